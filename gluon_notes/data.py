@@ -1,0 +1,212 @@
+"""Fashion-MNIST: an IDX reader and the book's ``load_data_fashion_mnist``, made fast.
+
+d2lzh decodes every image on every epoch through ``ToTensor`` in worker processes. Here each split is
+decoded once, resized once (as uint8, the way ``transforms.Resize`` does it, so values match d2lzh's)
+and cached in memory; an epoch only shuffles indices and converts each batch to float32 in [0, 1].
+"""
+import gzip
+import os
+import struct
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ['IDXError', 'read_idx', 'load_fashion_mnist_arrays', 'load_data_fashion_mnist',
+           'FashionMNISTIter', 'get_fashion_mnist_labels', 'show_fashion_mnist',
+           'default_data_root', 'FILES']
+
+FILES = {
+    'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
+    'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
+}
+BUNDLED_ROOT = Path(__file__).resolve().parent.parent / 'data' / 'fashion-mnist'
+MXNET_ROOT = Path('~/.mxnet/datasets/fashion-mnist')
+DOWNLOAD_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'
+TEXT_LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
+               'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
+
+# IDX type codes (the third magic byte) and the numpy dtype each stores, big-endian.
+_IDX_DTYPES = {0x08: np.dtype('>u1'), 0x09: np.dtype('>i1'), 0x0B: np.dtype('>i2'),
+               0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
+
+
+class IDXError(ValueError):
+    """A missing, truncated or malformed IDX file."""
+
+
+def _idx_error(path, what):
+    return IDXError('%s: %s; re-copy the file from the Fashion-MNIST distribution (or delete it so '
+                    'that it is downloaded again)' % (path, what))
+
+
+def parse_idx(raw, path='<bytes>'):
+    """Parse the bytes of an (uncompressed) IDX file into a numpy array; IDXError if malformed."""
+    if len(raw) < 4:
+        raise _idx_error(path, 'truncated: %d bytes, shorter than the 4-byte magic number' % len(raw))
+    zero, type_code, ndim = struct.unpack('>HBB', raw[:4])
+    if zero != 0 or type_code not in _IDX_DTYPES or ndim == 0:
+        raise _idx_error(path, 'not an IDX file (magic number 0x%s)' % raw[:4].hex())
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise _idx_error(path, 'truncated header: %d bytes, expected %d' % (len(raw), header))
+    dims = struct.unpack('>%dI' % ndim, raw[4:header])
+    dtype = _IDX_DTYPES[type_code]
+    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        raise _idx_error(path, '%s: %d bytes, expected %d for shape %s'
+                         % ('truncated' if len(raw) < expected else 'trailing data',
+                            len(raw), expected, dims))
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder('='))
+
+
+def read_idx(path):
+    """Read a (possibly gzip'd) IDX file into a numpy array; IDXError names the file if it is bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise _idx_error(path, 'no such file')
+    try:
+        if path.suffix == '.gz':
+            with gzip.open(path, 'rb') as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise _idx_error(path, 'unreadable gzip data (%s)' % e) from None
+    return parse_idx(raw, path)
+
+
+def default_data_root():
+    """The bundled ``data/fashion-mnist``, else ``~/.mxnet/datasets/fashion-mnist``."""
+    if all((BUNDLED_ROOT / f).is_file() for pair in FILES.values() for f in pair):
+        return BUNDLED_ROOT
+    return MXNET_ROOT.expanduser()
+
+
+def _download_missing(root):
+    missing = [f for pair in FILES.values() for f in pair if not (root / f).is_file()]
+    if not missing:
+        return
+    print('Fashion-MNIST not found in %s; downloading %s from %s'
+          % (root, ', '.join(missing), DOWNLOAD_URL), file=sys.stderr)
+    root.mkdir(parents=True, exist_ok=True)
+    for name in missing:
+        tmp = root / (name + '.part')
+        try:
+            urllib.request.urlretrieve(DOWNLOAD_URL + name, tmp)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise IDXError('%s: could not download %s (%s); copy the four Fashion-MNIST files into '
+                           '%s or pass root=' % (root / name, DOWNLOAD_URL + name, e, root)) from None
+        os.replace(tmp, root / name)
+
+
+def _positive_int(name, value, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError('%s must be a positive integer%s, got %r'
+                         % (name, ' or None' if allow_none else '', value))
+    return int(value)
+
+
+_CACHE = {}
+
+
+def _resize_uint8(images, size):
+    """Bilinear resize of (N, H, W) uint8 images to (N, size, size), as uint8 like d2lzh's Resize."""
+    from mxnet import nd
+    out = np.empty((len(images), size, size), dtype=np.uint8)
+    step = 2048  # bounds the float scratch memory of the resize op
+    for i in range(0, len(images), step):
+        chunk = nd.array(images[i:i + step, :, :, None], dtype='uint8')
+        out[i:i + step] = nd.image.resize(chunk, size=(size, size)).asnumpy()[..., 0]
+    return out
+
+
+def load_fashion_mnist_arrays(split, resize=None, root=None, subset=None):
+    """``(images, labels)`` of one split as numpy: uint8 (N, 1, H, W) and int32 (N,). Cached."""
+    if split not in FILES:
+        raise ValueError('split must be one of %s, got %r' % (', '.join(FILES), split))
+    resize = _positive_int('resize', resize)
+    subset = _positive_int('subset', subset)
+    root = Path(root).expanduser() if root is not None else default_data_root()
+    if root == MXNET_ROOT.expanduser():
+        _download_missing(root)
+    key = (str(root.resolve()), split, resize, subset)
+    if key not in _CACHE:
+        image_file, label_file = (root / f for f in FILES[split])
+        images, labels = read_idx(image_file), read_idx(label_file)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise IDXError('%s and %s: expected (N, H, W) images and N labels, got shapes %s and %s'
+                           % (image_file, label_file, images.shape, labels.shape))
+        if subset is not None:
+            images, labels = images[:subset], labels[:subset]
+        if resize is not None and resize != images.shape[1]:
+            images = _resize_uint8(images, resize)
+        _CACHE[key] = (np.ascontiguousarray(images[:, None]), labels.astype(np.int32))
+    return _CACHE[key]
+
+
+class FashionMNISTIter:
+    """Mini-batches ``(X, y)`` over in-memory arrays: X float32 (batch, 1, H, W) in [0, 1], y int32.
+
+    Shuffling permutes indices with ``self.rng`` at the start of each pass; the last batch may be
+    smaller, as with d2lzh's ``DataLoader``.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle, rng=None):
+        self.images, self.labels = images, labels
+        self.batch_size = _positive_int('batch_size', batch_size, allow_none=False)
+        self.shuffle = shuffle
+        self.rng = rng if rng is not None else np.random.RandomState(np.random.randint(2 ** 31))
+
+    @property
+    def num_examples(self):
+        return len(self.labels)
+
+    def __len__(self):
+        return -(-self.num_examples // self.batch_size)
+
+    def __iter__(self):
+        from mxnet import nd
+        n = self.num_examples
+        order = self.rng.permutation(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size] if self.shuffle else slice(start, start + self.batch_size)
+            X = self.images[idx].astype(np.float32) / np.float32(255)
+            yield nd.array(X, dtype='float32'), nd.array(self.labels[idx], dtype='int32')
+
+
+def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None):
+    """``(train_iter, test_iter)`` over Fashion-MNIST, the training set shuffled every epoch.
+
+    ``root=None`` reads the bundled copy; ``subset=N`` keeps the first N examples of each split.
+    ``num_workers`` is accepted for d2lzh compatibility and unused: batches are sliced from memory.
+    """
+    batch_size = _positive_int('batch_size', batch_size, allow_none=False)
+    if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 0):
+        raise ValueError('num_workers must be a non-negative integer or None, got %r' % (num_workers,))
+    train = load_fashion_mnist_arrays('train', resize, root, subset)
+    test = load_fashion_mnist_arrays('test', resize, root, subset)
+    return (FashionMNISTIter(*train, batch_size, shuffle=True),
+            FashionMNISTIter(*test, batch_size, shuffle=False))
+
+
+def get_fashion_mnist_labels(labels):
+    """Text labels of numeric Fashion-MNIST labels."""
+    return [TEXT_LABELS[int(i)] for i in labels]
+
+
+def show_fashion_mnist(images, labels):
+    """Plot images (each 28x28 or 1x28x28) in one row, titled with ``labels``."""
+    import matplotlib.pyplot as plt
+    _, figs = plt.subplots(1, len(images), figsize=(12, 12))
+    for f, img, lbl in zip(np.atleast_1d(figs), images, labels):
+        img = img.asnumpy() if hasattr(img, 'asnumpy') else np.asarray(img)
+        f.imshow(img.reshape(img.shape[-2:]))
+        f.set_title(lbl)
+        f.axes.get_xaxis().set_visible(False)
+        f.axes.get_yaxis().set_visible(False)
+    return figs
