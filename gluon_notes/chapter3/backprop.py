@@ -50,7 +50,8 @@ def _forward(F, x, y, W1, W2, half_lambd, activation, perturb=None):
 
 def _check_inputs(x, y, W1, W2, lambd, activation):
     if activation not in ACTIVATIONS:
-        raise ValueError('activation must be one of %s, got %r' % (', '.join(ACTIVATIONS), activation))
+        raise ValueError('activation must be one of %s, got %r'
+                         % (', '.join(ACTIVATIONS), activation))
     lambd = _check_real('lambd', lambd, minimum=0)
     _check_ndarray('x', x)
     _check_ndarray('W1', W1, ndim=2)
@@ -120,7 +121,8 @@ def computation_graph(activation='sigmoid'):
     a list of ``(output, operator, inputs)`` for every operator node, in topological (forward)
     order; backpropagation visits it in reverse."""
     if activation not in ACTIVATIONS:
-        raise ValueError('activation must be one of %s, got %r' % (', '.join(ACTIVATIONS), activation))
+        raise ValueError('activation must be one of %s, got %r'
+                         % (', '.join(ACTIVATIONS), activation))
     sym = mx.sym
     J = _forward(sym, sym.var('x'), sym.var('y'), sym.var('W1'), sym.var('W2'),
                  sym.var('lambda/2'), activation)[-1]

@@ -1,7 +1,7 @@
 """线性回归: linear regression from scratch (the concise version is plain Gluon, see the notebook).
 
-The helpers here (data, model, loss, optimiser) are the book's ``d2lzh`` ones; the validation helpers at
-the bottom are shared by the other chapter-3 modules.
+The helpers here (data, model, loss, optimiser) are the book's ``d2lzh`` ones; the validation
+helpers at the bottom are shared by the other chapter-3 modules.
 """
 import numbers
 

@@ -1,6 +1,7 @@
 """softmax 回归: the softmax operation, cross-entropy loss, accuracy and the from-scratch model.
 
-The concise model is ``gluon_notes.get_model('softmax_regression')`` (``gluon_notes/models/mlp.py``).
+The concise model is ``gluon_notes.get_model('softmax_regression')``
+(``gluon_notes/models/mlp.py``).
 """
 from mxnet import nd
 
@@ -13,7 +14,8 @@ def softmax(X):
     """Row-wise softmax of a 2-D NDArray.
 
     Unlike the notes' plain ``exp(o_i) / Σ exp(o_j)``, each row's maximum is subtracted first: the
-    ratio is unchanged, but ``exp`` no longer overflows to inf (and the ratio to nan) for large logits.
+    ratio is unchanged, but ``exp`` no longer overflows to inf (and the ratio to nan) for large
+    logits.
     """
     _check_ndarray('X', X, ndim=2)
     X_exp = (X - X.max(axis=1, keepdims=True)).exp()

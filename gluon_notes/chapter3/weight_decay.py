@@ -94,7 +94,8 @@ def fit_and_plot_wd(lambd, train_features, test_features, train_labels, test_lab
 def fit_and_plot_gluon(wd, train_features, test_features, train_labels, test_labels,
                        num_epochs=100, lr=0.003, batch_size=1, plot=True, verbose=True):
     """The same fit with Gluon: ``nn.Dense(1)`` initialised N(0, 1), L2Loss, and two SGD Trainers
-    so that the weight decay ``wd`` applies to the weight only, not the bias. Returns a ``WDFit``."""
+    so that the weight decay ``wd`` applies to the weight only, not the bias. Returns a
+    ``WDFit``."""
     wd = _check_real('wd', wd, minimum=0)
     _check_data(train_features, test_features, train_labels, test_labels)
     num_epochs = _check_positive_int('num_epochs', num_epochs)

@@ -47,5 +47,6 @@ def mlp(**kwargs):
 @register_model('mlp_dropout', lr=0.5, batch_size=256, fixed_size=True, init='normal',
                 book_test_acc=0.860, section='丢弃法')
 def mlp_dropout(**kwargs):
-    """MLP with dropout: Dense(256, relu), Dropout(0.2), Dense(256, relu), Dropout(0.5), Dense(10)."""
+    """MLP with dropout: Dense(256, relu), Dropout(0.2), Dense(256, relu), Dropout(0.5),
+    Dense(10)."""
     return get_mlp('mlp_dropout', **kwargs)

@@ -35,7 +35,8 @@ def vgg(conv_arch, classes=10, model_name='vgg', input_size=224):
     The dense head fixes the input size, ``input_size`` (224 in the book), at the first forward pass.
     """
     conv_arch = list(conv_arch)
-    if not conv_arch or not all(len(pair) == 2 for pair in conv_arch):
+    if not conv_arch or not all(isinstance(pair, (tuple, list)) and len(pair) == 2
+                                for pair in conv_arch):
         raise ValueError('conv_arch must be a non-empty sequence of (num_convs, num_channels) '
                          'pairs, got %r' % (conv_arch,))
     if input_size < 2 ** len(conv_arch):
