@@ -112,7 +112,8 @@ def test_block_matches_nn_batchnorm(shape):
         Y_ours.backward(head)
         Y_ref.backward(head)
         np.testing.assert_allclose(Y_ours.asnumpy(), Y_ref.asnumpy(), rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(X_ours.grad.asnumpy(), X_ref.grad.asnumpy(), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(X_ours.grad.asnumpy(), X_ref.grad.asnumpy(),
+                                   rtol=1e-3, atol=1e-4)
         for mine, theirs in [(ours.gamma, ref.gamma), (ours.beta, ref.beta),
                              (ours.moving_mean, ref.running_mean),
                              (ours.moving_var, ref.running_var)]:
@@ -222,7 +223,8 @@ def test_training_on_two_contexts_updates_each_copy():
             np.testing.assert_allclose(ours.moving_var.data(ctxs[i]).asnumpy()[0],
                                        MOMENTUM * moving_var + (1 - MOMENTUM) * var,
                                        rtol=1e-4, atol=1e-6)
-            grad_gamma += ((half - mean) / np.sqrt(var + EPS) * w[i * n // 2:(i + 1) * n // 2]).sum(0)
+            w_half = w[i * n // 2:(i + 1) * n // 2]
+            grad_gamma += ((half - mean) / np.sqrt(var + EPS) * w_half).sum(axis=0)
         # The trainer sums both devices' gradients and applies the same update to both copies.
         for ctx in ctxs:
             np.testing.assert_allclose(ours.gamma.data(ctx).asnumpy()[0],

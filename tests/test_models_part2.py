@@ -36,7 +36,8 @@ def _trace(net, X):
 
 def _copy_params(src, dst):
     """Copy ``src``'s parameters into ``dst`` in registration order (the layouts must agree)."""
-    src_params, dst_params = list(src.collect_params().values()), list(dst.collect_params().values())
+    src_params = list(src.collect_params().values())
+    dst_params = list(dst.collect_params().values())
     assert len(src_params) == len(dst_params)
     for p, q in zip(src_params, dst_params):
         # The from-scratch BatchNorm keeps (1, C[, 1, 1]) shapes where nn.BatchNorm keeps (C,).
@@ -306,7 +307,8 @@ def test_one_sgd_step_reduces_the_loss(name):
                                         ('resnet18', 40), ('densenet', 40)])
 def test_hybridized_equals_imperative(name, size):
     net = _initialized(name, size)
-    with autograd.record():  # a training step first, so the moving statistics are not the initial ones
+    # A training step first, so that the moving statistics are not the initial ones.
+    with autograd.record():
         net(nd.array(np.random.RandomState(1).normal(size=(4, 1, size, size))))
     X = nd.array(np.random.RandomState(2).uniform(size=(3, 1, size, size)))
     before = net(X).asnumpy()
@@ -315,9 +317,11 @@ def test_hybridized_equals_imperative(name, size):
 
 
 @pytest.mark.parametrize('name, shape, message', [
-    ('lenet_bn', (1, 1, 32, 32), 'lenet_bn expects 1\u00d728\u00d728 inputs, got 1\u00d732\u00d732'),
+    ('lenet_bn', (1, 1, 32, 32),
+     'lenet_bn expects 1\u00d728\u00d728 inputs, got 1\u00d732\u00d732'),
     ('lenet_bn_gluon', (1, 1, 96, 96), 'lenet_bn_gluon expects 1\u00d728\u00d728 inputs'),
-    ('resnet18', (1, 3, 96, 96), r'resnet18 expects inputs of shape \(N, 1, H, W\), got \(1, 3, 96'),
+    ('resnet18', (1, 3, 96, 96),
+     r'resnet18 expects inputs of shape \(N, 1, H, W\), got \(1, 3, 96'),
     ('densenet', (1, 1, 28, 28), 'densenet expects inputs of at least 29'),
 ])
 def test_wrong_input_is_a_clear_value_error(name, shape, message):
@@ -325,3 +329,11 @@ def test_wrong_input_is_a_clear_value_error(name, shape, message):
     net.initialize()
     with pytest.raises(ValueError, match=message):
         net(nd.zeros(shape))
+
+
+def test_constructors_reject_unknown_configurations():
+    from gluon_notes import get_densenet, get_resnet
+    with pytest.raises(ValueError, match=r'num_layers must be one of \[18\], got 34'):
+        get_resnet(34)
+    with pytest.raises(ValueError, match='num_convs_in_dense_blocks.*got \\(4, 0\\)'):
+        get_densenet((4, 0))

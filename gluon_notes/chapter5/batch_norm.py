@@ -17,7 +17,8 @@ def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
     The mode follows ``autograd.is_training()``. Training normalises with the mini-batch's mean and
     biased variance (per feature for a 2-D input, per channel over (N, H, W) for a 4-D one) and
     returns the moving statistics updated as ``momentum * moving + (1 - momentum) * batch``;
-    prediction normalises with the moving statistics and returns them unchanged.
+    prediction normalises with the moving statistics and returns them unchanged. Unlike the
+    notes' assert, which only guards training, another input rank is a ValueError in both modes.
     """
     _check_rank(X)
     if not autograd.is_training():

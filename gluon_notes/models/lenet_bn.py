@@ -8,20 +8,20 @@ from .base import BookNet, BookSequential
 __all__ = ['get_lenet_bn', 'lenet_bn', 'lenet_bn_gluon']
 
 
-def get_lenet_bn(model_name, batch_norm):
+def get_lenet_bn(model_name, norm_layer):
     """LeNet for 28x28 inputs with a batch-normalization layer between every convolution or dense
     layer and its sigmoid.
 
-    ``batch_norm(num_features, num_dims)`` builds each normalization layer. The from-scratch
-    ``BatchNorm`` is not hybridizable, so its network is a ``BookSequential`` (``train_ch5`` then runs
-    it imperatively); with ``nn.BatchNorm`` the network is a hybridizable ``BookNet``.
+    ``norm_layer(num_features, num_dims)`` builds each normalization layer. The from-scratch
+    ``BatchNorm`` is not hybridizable, so its network is a ``BookSequential`` (``train_ch5`` then
+    runs it imperatively); with ``nn.BatchNorm`` the network is a hybridizable ``BookNet``.
     """
-    layers = [nn.Conv2D(6, kernel_size=5), batch_norm(6, 4), nn.Activation('sigmoid'),
+    layers = [nn.Conv2D(6, kernel_size=5), norm_layer(6, 4), nn.Activation('sigmoid'),
               nn.MaxPool2D(pool_size=2, strides=2),
-              nn.Conv2D(16, kernel_size=5), batch_norm(16, 4), nn.Activation('sigmoid'),
+              nn.Conv2D(16, kernel_size=5), norm_layer(16, 4), nn.Activation('sigmoid'),
               nn.MaxPool2D(pool_size=2, strides=2),
-              nn.Dense(120), batch_norm(120, 2), nn.Activation('sigmoid'),
-              nn.Dense(84), batch_norm(84, 2), nn.Activation('sigmoid'),
+              nn.Dense(120), norm_layer(120, 2), nn.Activation('sigmoid'),
+              nn.Dense(84), norm_layer(84, 2), nn.Activation('sigmoid'),
               nn.Dense(10)]
     hybrid = all(isinstance(layer, nn.HybridBlock) for layer in layers)
     net = (BookNet if hybrid else BookSequential)(model_name, input_size=28, fixed_size=True)

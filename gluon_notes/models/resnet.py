@@ -12,13 +12,17 @@ resnet_spec = {18: ((2, 2, 2, 2), (64, 128, 256, 512))}
 
 class Residual(nn.HybridBlock):
     """The residual block: two 3x3 convolutions with batch normalization, added to the input
-    (through a 1x1 convolution when ``use_1x1conv``, needed when the channels or ``strides`` change)."""
+    (through a 1x1 convolution when ``use_1x1conv``, needed when the channels or ``strides``
+    change)."""
 
     def __init__(self, num_channels, use_1x1conv=False, strides=1, **kwargs):
         super().__init__(**kwargs)
         self.conv1 = nn.Conv2D(num_channels, kernel_size=3, padding=1, strides=strides)
         self.conv2 = nn.Conv2D(num_channels, kernel_size=3, padding=1)
-        self.conv3 = nn.Conv2D(num_channels, kernel_size=1, strides=strides) if use_1x1conv else None
+        if use_1x1conv:
+            self.conv3 = nn.Conv2D(num_channels, kernel_size=1, strides=strides)
+        else:
+            self.conv3 = None
         self.bn1 = nn.BatchNorm()
         self.bn2 = nn.BatchNorm()
 
@@ -31,8 +35,8 @@ class Residual(nn.HybridBlock):
 
 
 def resnet_block(num_channels, num_residuals, first_block=False):
-    """``num_residuals`` residual blocks; unless ``first_block``, the first one halves the height and
-    width and changes the channels to ``num_channels``."""
+    """``num_residuals`` residual blocks; unless ``first_block``, the first one halves the height
+    and width and changes the channels to ``num_channels``."""
     blk = nn.HybridSequential()
     for i in range(num_residuals):
         if i == 0 and not first_block:
@@ -60,17 +64,19 @@ def _smallest_side(layers):
 def _resnet_min_size(num_layers):
     # The stem's 7x7/2 convolution and 3x3/2 pooling, then the stride-2 3x3 convolution of every
     # module but the first (its parallel 1x1/2 convolution gives the same side).
-    return _smallest_side([(7, 2, 3), (3, 2, 1)] + [(3, 2, 1)] * (len(resnet_spec[num_layers][0]) - 1))
+    num_modules = len(resnet_spec[num_layers][0])
+    return _smallest_side([(7, 2, 3), (3, 2, 1)] + [(3, 2, 1)] * (num_modules - 1))
 
 
 def get_resnet(num_layers, model_name=None):
     """The notes' ResNet for 1-channel inputs and 10 classes.
 
     The stem is GoogLeNet's (7x7/2 convolution, here followed by batch normalization, then 3x3/2 max
-    pooling); four modules of residual blocks follow (``resnet_spec[num_layers]``), each but the first
-    halving the height and width and doubling the channels; global average pooling and a dense layer
-    end it. The top-level children are the notes' listing, so ``for blk in net`` prints its trace.
-    The book trains at 96x96; any side of at least ``_resnet_min_size(num_layers)`` is accepted.
+    pooling); four modules of residual blocks follow (``resnet_spec[num_layers]``), each but the
+    first halving the height and width and doubling the channels; global average pooling and a
+    dense layer end it. The top-level children are the notes' listing, so ``for blk in net``
+    prints its trace. The book trains at 96x96; any side of at least
+    ``_resnet_min_size(num_layers)`` is accepted.
     """
     if num_layers not in resnet_spec:
         raise ValueError('num_layers must be one of %s, got %r' % (sorted(resnet_spec), num_layers))
