@@ -33,6 +33,17 @@ class _InputChecked:
                                min_size=input_size if min_size is None else min_size,
                                fixed_size=fixed_size)
 
+    def __getitem__(self, key):
+        # A slice is a part of the network with its own inputs: return it unchecked, as the plain
+        # container (Gluon's own slicing would call our constructor without a model name).
+        layers = list(self._children.values())[key]
+        if not isinstance(layers, list):
+            return layers
+        net = self._plain(prefix=self._prefix)
+        with net.name_scope():
+            net.add(*layers)
+        return net
+
     def forward(self, x, *args):
         if isinstance(x, nd.NDArray):
             check_input_shape(self.model_name, x.shape, **self.input_spec)
@@ -41,6 +52,7 @@ class _InputChecked:
 
 class BookNet(_InputChecked, nn.HybridSequential):
     """A ``HybridSequential`` that checks its input shape (see ``check_input_shape``)."""
+    _plain = nn.HybridSequential
 
     def __init__(self, model_name, input_size=28, min_size=None, fixed_size=False,
                  in_channels=1, **kwargs):
@@ -50,6 +62,7 @@ class BookNet(_InputChecked, nn.HybridSequential):
 
 class BookSequential(_InputChecked, nn.Sequential):
     """The same check for networks holding a non-hybridizable block."""
+    _plain = nn.Sequential
 
     def __init__(self, model_name, input_size=28, min_size=None, fixed_size=False,
                  in_channels=1, **kwargs):

@@ -1,9 +1,9 @@
 """DenseNet (the notes' section 稠密连接网络（DenseNet）)."""
 from mxnet.gluon import nn
 
+from ..chapter5.padding_stride import min_input_size
 from ..registry import register_model
 from .base import BookNet
-from .resnet import _smallest_side
 
 __all__ = ['conv_block', 'DenseBlock', 'transition_block', 'get_densenet', 'densenet']
 
@@ -46,7 +46,7 @@ def transition_block(num_channels):
 
 def _densenet_min_size(num_dense_blocks):
     # The stem (7x7/2 convolution, 3x3/2 pooling), then the 2x2/2 pooling of each transition.
-    return _smallest_side([(7, 2, 3), (3, 2, 1)] + [(2, 2, 0)] * (num_dense_blocks - 1))
+    return min_input_size([(7, 2, 3), (3, 2, 1)] + [(2, 2, 0)] * (num_dense_blocks - 1))
 
 
 def get_densenet(num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, num_channels=64,

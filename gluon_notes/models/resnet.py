@@ -1,6 +1,7 @@
 """ResNet (the notes' section 残差网络（ResNet）)."""
 from mxnet.gluon import nn
 
+from ..chapter5.padding_stride import min_input_size
 from ..registry import register_model
 from .base import BookNet
 
@@ -46,26 +47,11 @@ def resnet_block(num_channels, num_residuals, first_block=False):
     return blk
 
 
-def _smallest_side(layers):
-    """Smallest input side for which every (kernel, stride, padding) window in ``layers``, applied
-    in turn, still yields an output side of at least 1."""
-    side = 1
-    while True:
-        out = side
-        for kernel, stride, pad in layers:
-            out = (out + 2 * pad - kernel) // stride + 1
-            if out < 1:
-                break
-        else:
-            return side
-        side += 1
-
-
 def _resnet_min_size(num_layers):
     # The stem's 7x7/2 convolution and 3x3/2 pooling, then the stride-2 3x3 convolution of every
     # module but the first (its parallel 1x1/2 convolution gives the same side).
     num_modules = len(resnet_spec[num_layers][0])
-    return _smallest_side([(7, 2, 3), (3, 2, 1)] + [(3, 2, 1)] * (num_modules - 1))
+    return min_input_size([(7, 2, 3), (3, 2, 1)] + [(3, 2, 1)] * (num_modules - 1))
 
 
 def get_resnet(num_layers, model_name=None):
