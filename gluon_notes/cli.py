@@ -2,6 +2,8 @@
 import argparse
 import sys
 
+from .launch import add_parser as _add_launch, worker_exits
+
 __all__ = ['main', 'build_parser', 'layer_trace']
 
 
@@ -28,13 +30,43 @@ def _add_train(sub):
     p.add_argument('--ctx', default='auto', help='auto, cpu, gpu, gpu:0,1 or cpu:0,1')
     p.add_argument('--subset', type=int, default=None,
                    help='keep the first N examples of each split')
-    p.add_argument('--seed', type=int, default=None)
+    p.add_argument('--seed', type=int, default=None,
+                   help='seed every RNG; mx.random is reseeded every batch, so --resume is exact')
     p.add_argument('--out', default=None,
-                   help='directory for config.json, history.json, curves.png, model.params')
+                   help='directory for config.json, history.json, curves.png, model.params and '
+                        'the checkpoint')
     p.add_argument('--overwrite', action='store_true',
                    help='allow --out to replace a run already there')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --out from its last checkpoint (options left out '
+                        'are the checkpoint\'s)')
+    p.add_argument('--checkpoint-every', type=int, default=None, metavar='N',
+                   help='with --out, also checkpoint every N batches (always: every epoch)')
+    p.add_argument('--data-root', default=None, metavar='DIR',
+                   help='directory of the four Fashion-MNIST .gz files (default: bundled copy)')
     p.add_argument('--no-hybridize', dest='hybridize', action='store_false')
+    p.add_argument('--kvstore', default=None,
+                   choices=('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async'),
+                   help='how gradients are summed: device or local over --ctx devices (default), '
+                        'dist_* over the workers of "gluon-notes launch" (default there: dist_sync)')
     p.set_defaults(func=_cmd_train)
+
+
+def _add_reproduce(sub):
+    p = sub.add_parser('reproduce', help='train every model at the book\'s settings and tabulate '
+                                         'the results against the book\'s')
+    p.add_argument('models', nargs='*', metavar='MODEL', help='default: every registered model')
+    p.add_argument('--quick', action='store_true', help='one epoch on a small subset per model')
+    p.add_argument('--ctx', default='cpu', help='cpu, gpu, gpu:0,1 ... (default: cpu)')
+    p.add_argument('--out', default='results', help='directory for RESULTS.md, results.json, PNGs')
+    p.set_defaults(func=_cmd_reproduce)
+
+
+def _cmd_reproduce(args):
+    from .reproduce import reproduce
+    from .runner import parse_ctx
+    reproduce(args.models, quick=args.quick, ctx=parse_ctx(args.ctx), out=args.out)
+    return 0
 
 
 def build_parser():
@@ -42,7 +74,7 @@ def build_parser():
         prog='gluon-notes', description='The networks of chapters 3 and 5 of the d2l notes.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
-    for add in (_add_list, _add_summary, _add_train):
+    for add in (_add_list, _add_summary, _add_train, _add_reproduce, _add_launch):
         add(sub)
     return parser
 
@@ -89,15 +121,35 @@ def _cmd_summary(args):
 
 
 def _cmd_train(args):
+    import shlex
+    import signal
+    from .checkpoint import DivergenceError, TrainingInterrupted, describe_position
     from .runner import train_model
-    train_model(args.model, num_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                resize=args.resize, ctx=args.ctx, subset=args.subset, seed=args.seed, out=args.out,
-                hybridize=args.hybridize, overwrite=args.overwrite)
-    if args.out:
+    try:
+        train_model(args.model, num_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                    resize=args.resize, ctx=args.ctx, subset=args.subset, seed=args.seed,
+                    out=args.out, hybridize=args.hybridize, overwrite=args.overwrite,
+                    resume=args.resume, checkpoint_every=args.checkpoint_every,
+                    root=args.data_root, kvstore=args.kvstore)
+    except TrainingInterrupted as e:
+        if e.saved:
+            print('gluon-notes: interrupted by %s; checkpoint in %s at %s; resume with: '
+                  'gluon-notes train %s --out %s --resume'
+                  % (signal.Signals(e.signum).name, e.directory, describe_position(*e.saved),
+                     shlex.quote(args.model), shlex.quote(args.out)), file=sys.stderr)
+        else:
+            print('gluon-notes: %s' % e, file=sys.stderr)
+        return 128 + e.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    except DivergenceError as e:
+        print('gluon-notes: error: %s' % e, file=sys.stderr)
+        return 3
+    from .distributed import worker_rank
+    if args.out and worker_rank()[0] == 0:
         print('wrote', args.out)
     return 0
 
 
+@worker_exits
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -107,6 +159,9 @@ def main(argv=None):
         # Bad input: one line, argparse's exit status.
         print('gluon-notes: error: %s' % e, file=sys.stderr)
         return 2
+    except OSError as e:  # e.g. an --out that cannot be written
+        print('gluon-notes: error: %s' % e, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print('gluon-notes: interrupted', file=sys.stderr)
         return 130

@@ -5,10 +5,12 @@ decoded once, resized once (as uint8, the way ``transforms.Resize`` does it, so 
 and cached in memory; an epoch only shuffles indices and converts each batch to float32 in [0, 1].
 """
 import gzip
+import math
 import os
 import struct
 import sys
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +50,20 @@ def parse_idx(raw, path='<bytes>'):
     zero, type_code, ndim = struct.unpack('>HBB', raw[:4])
     if zero != 0 or type_code not in _IDX_DTYPES or ndim == 0:
         raise _idx_error(path, 'not an IDX file (magic number 0x%s)' % raw[:4].hex())
+    if ndim > 32:  # numpy's limit
+        raise _idx_error(path, '%d dimensions; at most 32 are supported' % ndim)
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise _idx_error(path, 'truncated header: %d bytes, expected %d' % (len(raw), header))
     dims = struct.unpack('>%dI' % ndim, raw[4:header])
     dtype = _IDX_DTYPES[type_code]
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: no int64 wrap-around
     if len(raw) != expected:
         raise _idx_error(path, '%s: %d bytes, expected %d for shape %s'
                          % ('truncated' if len(raw) < expected else 'trailing data',
                             len(raw), expected, dims))
+    if math.prod(d for d in dims if d) * dtype.itemsize >= 2 ** 63:  # numpy refuses such shapes
+        raise _idx_error(path, 'shape %s is too large for numpy' % (dims,))
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder('='))
 
 
@@ -72,7 +78,7 @@ def read_idx(path):
                 raw = f.read()
         else:
             raw = path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise _idx_error(path, 'unreadable gzip data (%s)' % e) from None
     return parse_idx(raw, path)
 
@@ -153,18 +159,48 @@ class FashionMNISTIter:
     """Mini-batches ``(X, y)`` over in-memory arrays: X float32 (batch, 1, H, W) in [0, 1], y int32.
 
     Shuffling permutes indices with ``self.rng`` at the start of each pass; the last batch may be
-    smaller, as with d2lzh's ``DataLoader``.
+    smaller, as with d2lzh's ``DataLoader``. ``indices`` (keyword) restricts the iterator to those
+    examples of the arrays; ``shard`` makes such an iterator for one worker of a distributed job.
     """
 
-    def __init__(self, images, labels, batch_size, shuffle, rng=None):
+    def __init__(self, images, labels, batch_size, shuffle, rng=None, *, indices=None):
         self.images, self.labels = images, labels
         self.batch_size = _positive_int('batch_size', batch_size, allow_none=False)
         self.shuffle = shuffle
         self.rng = rng if rng is not None else np.random.RandomState(np.random.randint(2 ** 31))
+        self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
 
     @property
     def num_examples(self):
-        return len(self.labels)
+        return len(self.labels) if self.indices is None else len(self.indices)
+
+    def example_indices(self):
+        """Positions in ``images``/``labels`` of the examples this iterator reads."""
+        return np.arange(len(self.labels)) if self.indices is None else self.indices.copy()
+
+    def shard(self, rank, num_workers, *, equal=True):
+        """The examples worker ``rank`` of ``num_workers`` reads: every ``num_workers``-th one from
+        position ``rank``, so the shards are disjoint and, together, cover the iterator's examples.
+
+        ``equal`` first drops the last ``num_examples % num_workers`` examples, so that every shard
+        has the same size and hence the same number of batches: each step of synchronous
+        distributed training waits for every worker, so one extra batch anywhere would hang the
+        job. The shard reuses the batch size, shuffling and RNG of this iterator.
+        """
+        num_workers = _positive_int('num_workers', num_workers, allow_none=False)
+        if (isinstance(rank, bool) or not isinstance(rank, (int, np.integer))
+                or not 0 <= rank < num_workers):
+            raise ValueError('rank must be an integer in [0, %d), got %r' % (num_workers, rank))
+        ids = self.example_indices()
+        if equal:
+            ids = ids[:len(ids) - len(ids) % num_workers]
+        ids = ids[rank::num_workers]
+        if len(ids) == 0:
+            raise ValueError('%d examples cannot be split over %d workers: shard %d would be '
+                             'empty; use more examples (subset) or fewer workers'
+                             % (self.num_examples, num_workers, rank))
+        return FashionMNISTIter(self.images, self.labels, self.batch_size, self.shuffle,
+                                rng=self.rng, indices=ids)
 
     def __len__(self):
         return -(-self.num_examples // self.batch_size)
@@ -175,23 +211,34 @@ class FashionMNISTIter:
         order = self.rng.permutation(n) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             idx = order[start:start + self.batch_size] if self.shuffle else slice(start, start + self.batch_size)
+            if self.indices is not None:
+                idx = self.indices[idx]
             X = self.images[idx].astype(np.float32) / np.float32(255)
             yield nd.array(X, dtype='float32'), nd.array(self.labels[idx], dtype='int32')
 
 
-def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None):
+def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None, *,
+                            shard=None):
     """``(train_iter, test_iter)`` over Fashion-MNIST, the training set shuffled every epoch.
 
     ``root=None`` reads the bundled copy; ``subset=N`` keeps the first N examples of each split.
     ``num_workers`` is accepted for d2lzh compatibility and unused: batches are sliced from memory.
+    ``shard=(rank, num_workers)`` gives worker ``rank`` of a distributed job its part of each split
+    (``FashionMNISTIter.shard``): equal training shards, test shards that cover the test set.
     """
     batch_size = _positive_int('batch_size', batch_size, allow_none=False)
     if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 0):
         raise ValueError('num_workers must be a non-negative integer or None, got %r' % (num_workers,))
     train = load_fashion_mnist_arrays('train', resize, root, subset)
     test = load_fashion_mnist_arrays('test', resize, root, subset)
-    return (FashionMNISTIter(*train, batch_size, shuffle=True),
-            FashionMNISTIter(*test, batch_size, shuffle=False))
+    train_iter = FashionMNISTIter(*train, batch_size, shuffle=True)
+    test_iter = FashionMNISTIter(*test, batch_size, shuffle=False)
+    if shard is not None:
+        if not isinstance(shard, (tuple, list)) or len(shard) != 2:
+            raise ValueError('shard must be a pair (rank, num_workers), got %r' % (shard,))
+        train_iter = train_iter.shard(*shard)
+        test_iter = test_iter.shard(*shard, equal=False)
+    return train_iter, test_iter
 
 
 def get_fashion_mnist_labels(labels):

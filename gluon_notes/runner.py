@@ -1,16 +1,20 @@
 """Train a registered model by name at the book's settings: what ``gluon-notes train`` runs."""
 import json
+import os
 import random
 import sys
 from pathlib import Path
 
 import mxnet as mx
 import numpy as np
-from mxnet import gluon, init as minit
+from mxnet import init as minit
 
+from .checkpoint import MANIFEST, remove_checkpoint, resume_settings
 from .data import load_data_fashion_mnist
+from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
+                          write_worker_report)
 from .registry import get_spec
-from .train import save_history, train_ch5, try_gpu
+from .train import as_ctx_list, save_history, train_ch5, try_gpu
 
 __all__ = ['parse_ctx', 'make_initializer', 'train_model', 'RUN_FILES']
 
@@ -73,6 +77,13 @@ def _positive(name, value, kind):
     return value
 
 
+def _seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= seed < 2 ** 32):
+        raise ValueError('seed must be an integer in [0, 2**32) or None, got %r' % (seed,))
+    return None if seed is None else int(seed)
+
+
 def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
@@ -81,19 +92,38 @@ def seed_everything(seed):
 
 def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None, ctx=None,
                 subset=None, seed=None, out=None, hybridize=True, overwrite=False, progress=None,
-                verbose=True):
+                verbose=True, resume=False, checkpoint_every=None, root=None, kvstore=None):
     """Build, initialise and train the registered model ``name``; ``None`` means the book's setting.
 
     ``ctx`` is a context, a list of them, a string for ``parse_ctx`` or None (``try_gpu()``). With ``out``, the run's
-    configuration, history, curves and parameters are written there; a directory that already
-    holds a run is refused unless ``overwrite``. Returns ``(net, history)``.
+    configuration, history, curves and parameters are written there, and a checkpoint after every
+    epoch (and every ``checkpoint_every`` batches, see ``gluon_notes.checkpoint``); a directory that
+    already holds a run is refused unless ``overwrite`` (start over) or ``resume`` (continue from
+    its checkpoint; settings left None are then the checkpoint's). ``root`` is the Fashion-MNIST
+    directory (default: the bundled copy). ``kvstore`` is one of ``distributed.KVSTORE_TYPES``
+    (default ``device``; ``dist_sync`` in a worker of ``gluon-notes launch``): with a distributed
+    one, ``batch_size`` is the global batch, each worker trains on its shard with its share, and
+    rank 0 alone prints and writes ``out``. Returns ``(net, history)``.
     """
     spec = get_spec(name)
-    num_epochs = _positive('epochs', num_epochs, int) or spec.num_epochs
-    lr = _positive('lr', lr, (int, float)) or spec.lr
-    batch_size = _positive('batch size', batch_size, int) or spec.batch_size
-    resize = _positive('resize', resize, int) or spec.resize
-    subset = _positive('subset', subset, int)
+    settings = dict(num_epochs=_positive('epochs', num_epochs, int),
+                    lr=_positive('lr', lr, (int, float)),
+                    batch_size=_positive('batch size', batch_size, int),
+                    resize=_positive('resize', resize, int),
+                    subset=_positive('subset', subset, int), seed=_seed(seed))
+    checkpoint_every = _positive('checkpoint every', checkpoint_every, int)
+    if (resume or checkpoint_every) and out is None:
+        raise ValueError('resume and checkpoint_every need out= (--out), the run\'s directory')
+    if resume and overwrite:
+        raise ValueError('resume and overwrite exclude each other: continue the run in %s or '
+                         'replace it' % (out,))
+    if resume:
+        settings = resume_settings(out, name, settings)
+    num_epochs = settings['num_epochs'] or spec.num_epochs
+    lr = settings['lr'] or spec.lr
+    batch_size = settings['batch_size'] or spec.batch_size
+    resize = settings['resize'] or spec.resize
+    subset, seed = settings['subset'], settings['seed']
     size = resize or 28
     if size < spec.min_size or (spec.fixed_size and size != spec.input_size):
         accepted = (str(spec.input_size) if spec.fixed_size
@@ -102,28 +132,43 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
     if isinstance(ctx, str):
         ctx = parse_ctx(ctx, notice=lambda m: print(m, file=sys.stderr))
     ctx = ctx if ctx is not None else try_gpu()
-    out = Path(out) if out is not None else None
+    as_ctx_list(ctx)  # a TypeError naming a ctx that is neither a context nor a list of them
+    kv = create_kvstore(kvstore)  # a name, or the job's KVStore: this joins a launched job
+    rank, num_workers = worker_rank(kv)
+    local_batch = local_batch_size(batch_size, num_workers)
+    out = Path(out) if out is not None and rank == 0 else None
     if out is not None:
-        taken = [f for f in RUN_FILES if (out / f).exists()]
-        if taken and not overwrite:
-            raise ValueError('%s already holds a run (%s); pass overwrite=True (--overwrite) or '
-                             'choose another directory' % (out, ', '.join(taken)))
+        taken = [f for f in RUN_FILES + (MANIFEST,) if (out / f).exists()]
+        if taken and not (overwrite or resume):
+            raise ValueError('%s already holds a run (%s); pass overwrite=True (--overwrite), '
+                             'resume=True (--resume) or choose another directory'
+                             % (out, ', '.join(taken)))
+        if overwrite:
+            remove_checkpoint(out)
         out.mkdir(parents=True, exist_ok=True)
     if seed is not None:
         seed_everything(seed)
     config = dict(model=name, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
                   resize=resize, subset=subset, seed=seed, init=spec.init,
-                  ctx=str(ctx), hybridize=hybridize, mxnet=mx.__version__)
+                  ctx=str(ctx), hybridize=hybridize, mxnet=mx.__version__,
+                  checkpoint_every=checkpoint_every,
+                  kvstore=kv if isinstance(kv, str) else kv.type, num_workers=num_workers)
     if out is not None:
         (out / 'config.json').write_text(json.dumps(config, indent=1) + '\n')
-    train_iter, test_iter = load_data_fashion_mnist(batch_size, resize=resize, subset=subset)
+    train_iter, test_iter = load_data_fashion_mnist(
+        local_batch, resize=resize, subset=subset, root=root,
+        shard=(rank, num_workers) if num_workers > 1 else None)
     net = spec.builder()
     net.initialize(make_initializer(spec.init), ctx=ctx)
-    trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
-    history = train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs,
+    trainer = create_trainer(net.collect_params(), 'sgd', {'learning_rate': lr}, kv)
+    history = train_ch5(net, train_iter, test_iter, local_batch, trainer, ctx, num_epochs,
                         hybridize=hybridize, progress=progress, verbose=verbose,
                         history_file=out / 'history.json' if out is not None else None,
-                        plot_file=out / 'curves.png' if out is not None else None)
+                        plot_file=out / 'curves.png' if out is not None else None,
+                        checkpoint_dir=out, checkpoint_every=checkpoint_every, resume=resume,
+                        seed=seed, config=config, kvstore=None if isinstance(kv, str) else kv)
+    if os.environ.get(REPORT_ENV):
+        write_worker_report(os.environ[REPORT_ENV], net, train_iter, kv)
     if out is not None:
         net.save_parameters(str(out / 'model.params'))
         save_history(history, out / 'history.json')

@@ -13,8 +13,11 @@ import mxnet as mx
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss, utils as gutils
 
+from .checkpoint import TrainingRun, describe_position
+from .distributed import DataParallel
+
 __all__ = ['try_gpu', 'try_all_gpus', 'Accumulator', 'evaluate_accuracy', 'train_ch3', 'train_ch5',
-           'plot_history', 'save_history', 'as_ctx_list']
+           'plot_history', 'save_history', 'save_json', 'as_ctx_list']
 
 _LAG = 2
 
@@ -82,7 +85,12 @@ def _correct(y_hat, y):
 def evaluate_accuracy(data_iter, net, ctx=None):
     """Accuracy of ``net`` on ``data_iter``; ``ctx`` is a context, a list of them, or None (leave
     each batch where it is)."""
-    ctxs = as_ctx_list(ctx) if ctx is not None else None
+    correct, n = _count_correct(data_iter, net, as_ctx_list(ctx) if ctx is not None else None)
+    return correct / n if n else float('nan')
+
+
+def _count_correct(data_iter, net, ctxs):
+    """``(correct predictions, examples)`` of ``net`` on ``data_iter``."""
     correct, n, pending = None, 0, []
     for X, y in data_iter:
         Xs, ys = _split(X, y, ctxs) if ctxs else ([X], [y])
@@ -93,7 +101,7 @@ def evaluate_accuracy(data_iter, net, ctx=None):
         pending.append(correct)
         if len(pending) > _LAG:
             pending.pop(0).wait_to_read()
-    return correct.asscalar() / n if n else float('nan')
+    return (correct.asscalar() if n else 0.0), n
 
 
 def _fully_hybrid(net):
@@ -101,20 +109,24 @@ def _fully_hybrid(net):
 
 
 def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line, progress,
-                history_file, plot_file, verbose):
+                history_file, plot_file, verbose, run=None, parallel=None):
     """The loop both chapters share; ``update(n)`` applies one optimiser step for ``n`` examples,
-    ``line(record)`` formats an epoch's printed line."""
-    history = []
+    ``line(record)`` formats an epoch's printed line. ``run`` (a ``checkpoint.TrainingRun``)
+    resumes, reseeds and checkpoints; every run stops on a NaN/inf loss."""
+    run = run if run is not None else TrainingRun(num_epochs)
+    history = run.history
     show_bar = sys.stderr.isatty() if progress is None else progress
-    for epoch in range(num_epochs):
-        start = time.time()
+    for epoch in range(run.start_epoch, num_epochs):
+        batches, loss0, acc0, n, elapsed = run.begin_epoch(epoch, train_iter)
+        start = time.time() - elapsed
         loss_sum = [nd.zeros((1,), ctx=c) for c in (ctxs or [mx.cpu()])]
         acc_sum = [nd.zeros((1,), ctx=c) for c in (ctxs or [mx.cpu()])]
-        n, pending = 0, []
-        batches = train_iter
+        loss_sum[0] += loss0
+        acc_sum[0] += acc0
+        pending = []
         if show_bar:
             from tqdm import tqdm
-            batches = tqdm(train_iter, desc='epoch %d' % (epoch + 1), leave=False,
+            batches = tqdm(batches, desc='epoch %d' % (epoch + 1), leave=False, initial=run.batch,
                            total=len(train_iter) if hasattr(train_iter, '__len__') else None)
         for X, y in batches:
             Xs, ys = _split(X, y, ctxs) if ctxs else ([X], [y])
@@ -129,13 +141,22 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
                 loss_sum[j] += l.sum().as_in_context(loss_sum[j].context)
                 acc_sum[j] += _correct(y_hat, yi).as_in_context(acc_sum[j].context)
             n += y.shape[0]
-            pending.append(loss_sum[0])
+            # A copy: the in-place sum itself would make the wait include the latest batch.
+            pending.append((run.batch, loss_sum[0].copy()))
             if len(pending) > _LAG:
-                pending.pop(0).wait_to_read()
-        train_loss = sum(s.asscalar() for s in loss_sum) / n
-        train_acc = sum(s.asscalar() for s in acc_sum) / n
+                run.check_loss(*pending.pop(0))
+            if run.end_batch():
+                run.save(run.sync(pending, loss_sum, acc_sum), n, time.time() - start)
+        loss_total, acc_total = run.sync(pending, loss_sum, acc_sum)
         train_time = time.time() - start
-        test_acc = evaluate_accuracy(test_iter, net, ctxs)
+        if parallel is not None:  # data parallel: one set of moving statistics, global totals
+            parallel.average_aux(net)
+        test_correct, test_n = _count_correct(test_iter, net, ctxs)
+        if parallel is not None:
+            loss_total, acc_total, n, test_correct, test_n = parallel.sum(
+                [loss_total, acc_total, n, test_correct, test_n])
+        train_loss, train_acc = loss_total / n, acc_total / n
+        test_acc = test_correct / test_n if test_n else float('nan')
         record = dict(epoch=epoch + 1, loss=train_loss, train_acc=train_acc, test_acc=test_acc,
                       time_sec=time.time() - start, examples_per_sec=n / train_time)
         history.append(record)
@@ -143,13 +164,16 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
             print(line(record), flush=True)
         if history_file:
             save_history(history, history_file)
+        run.end_epoch(epoch, history, train_iter)
     if plot_file and history:
         plot_history(history, plot_file)
     return history
 
 
 def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, *, loss=None,
-              hybridize=True, progress=None, history_file=None, plot_file=None, verbose=True):
+              hybridize=True, progress=None, history_file=None, plot_file=None, verbose=True,
+              checkpoint_dir=None, checkpoint_every=None, resume=False, seed=None, config=None,
+              kvstore=None):
     """Train ``net`` with ``trainer`` and softmax cross-entropy, printing d2lzh's epoch lines.
 
     ``ctx`` is a context or a list of them (each batch is split over the list and the trainer's
@@ -158,21 +182,67 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
     (default: when stderr is a terminal). Returns the history, one dict per epoch with keys
     ``epoch, loss, train_acc, test_acc, time_sec, examples_per_sec`` (time_sec includes evaluation,
     examples_per_sec counts training only); ``history_file`` (JSON) and ``plot_file`` (PNG) save it.
+
+    A NaN or infinite loss raises ``DivergenceError``. With ``checkpoint_dir``, a checkpoint is
+    written there after every epoch (and every ``checkpoint_every`` batches), and SIGINT/SIGTERM
+    checkpoint at the next batch then raise ``TrainingInterrupted``; ``resume=True`` continues
+    from it, refusing a checkpoint of another network or of other settings (``config``, extra
+    JSON-able settings, is compared too). ``seed`` reseeds ``mx.random`` before every batch from
+    (seed, epoch, batch), so that a resumed run ends with the parameters of an uninterrupted one.
+    See ``gluon_notes.checkpoint``.
+
+    Data parallel (``gluon_notes.distributed``): with several contexts, batch-norm moving statistics
+    are averaged over them every epoch. ``kvstore`` is the distributed ``mx.kv.KVStore`` the trainer
+    was built with (``create_trainer``) when this process is one worker of a launched job:
+    ``train_iter`` is then this worker's shard and ``batch_size`` its batch, each step is
+    ``trainer.step(batch_size * num_workers)``, the epoch totals and statistics are combined over
+    the workers, and only rank 0 prints and writes files; there are no checkpoints (a worker
+    stopping alone would leave the others waiting), so no resume either.
     """
     ctxs = as_ctx_list(ctx)
-    if verbose:
-        print('training on', ctx)
+    parallel = DataParallel(ctxs, kvstore) if len(ctxs) > 1 or kvstore is not None else None
+    if parallel is not None:
+        parallel.check_trainer(trainer)
+        if parallel.distributed and (resume or checkpoint_every):
+            raise ValueError('checkpoints (resume, checkpoint_every) are not supported with a '
+                             'distributed kvstore')
+        if parallel.distributed:
+            # A worker stopping alone at a batch boundary would leave the others waiting.
+            checkpoint_dir = None
+        if not parallel.is_root:
+            verbose = progress = False
+            history_file = plot_file = None
     if hybridize and _fully_hybrid(net):
         net.hybridize(static_alloc=True)
+    run_config = dict(config or {}, batch_size=batch_size, lr=trainer.learning_rate,
+                      optimizer=type(trainer.optimizer).__name__.lower(),
+                      num_batches=len(train_iter) if hasattr(train_iter, '__len__') else None)
+    run = TrainingRun(num_epochs, net=net, trainer=trainer, ctx=ctxs, directory=checkpoint_dir,
+                      every=checkpoint_every, resume=resume, seed=seed, config=run_config,
+                      lr=trainer.learning_rate)
+    if verbose:
+        print('training on', ctx)
+        if parallel is not None and parallel.distributed:
+            print('rank 0 of %d workers, kvstore %s, global batch %d'
+                  % (parallel.num_workers, kvstore.type, batch_size * parallel.num_workers))
+        if run.resumed:
+            print('resuming from %s at %s' % (checkpoint_dir, describe_position(*run.resumed)))
     loss = loss if loss is not None else gloss.SoftmaxCrossEntropyLoss()
 
     def line(r):
         return ('epoch %d, loss %.4f, train acc %.3f, test acc %.3f, time %.1f sec, '
                 '%.1f examples/sec' % (r['epoch'], r['loss'], r['train_acc'], r['test_acc'],
                                        r['time_sec'], r['examples_per_sec']))
-    return _run_epochs(net, train_iter, test_iter, loss, num_epochs,
-                       lambda n: trainer.step(batch_size), ctxs, line, progress, history_file,
-                       plot_file, verbose)
+    # The kvstore returns the gradient summed over every worker's batch.
+    step_size = batch_size * (parallel.num_workers if parallel is not None else 1)
+    if parallel is not None:
+        parallel.prepare(net, trainer, train_iter)
+        update = lambda n: parallel.step(trainer, step_size, net)  # noqa: E731
+    else:
+        update = lambda n: trainer.step(step_size)  # noqa: E731
+    with run.handling_signals():
+        return _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line,
+                           progress, history_file, plot_file, verbose, run, parallel)
 
 
 def train_ch3(net, train_iter, test_iter, loss, num_epochs, batch_size, params=None, lr=None,
@@ -205,9 +275,14 @@ def _atomic_write_bytes(path, data):
     os.replace(tmp, path)
 
 
+def save_json(obj, path):
+    """Write ``obj`` as JSON, atomically."""
+    _atomic_write_bytes(path, (json.dumps(obj, indent=1) + '\n').encode())
+
+
 def save_history(history, path):
     """Write the history as JSON, atomically."""
-    _atomic_write_bytes(path, (json.dumps(history, indent=1) + '\n').encode())
+    save_json(history, path)
 
 
 def plot_history(history, path):
