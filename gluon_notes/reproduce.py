@@ -82,7 +82,8 @@ def write_results_table(rows, path):
              '',
              'Written by `gluon-notes reproduce`; every figure comes from a run of this code. '
              '"book" is the final-epoch test accuracy the MXNet edition prints at the same settings; '
-             '"diff" is ours minus the book\'s, given only for full-setting runs.',
+             '"diff" is ours minus the book\'s, given only for full-setting runs. Rows more than '
+             '1.5 points from the book are discussed in [README.md](README.md).',
              '',
              '| model | scope | settings | epochs | device | train acc | test acc | s/epoch | '
              'examples/s | book | diff | date |',

@@ -61,17 +61,9 @@ def semilogy(x_vals, y_vals, x_label, y_label, x2_vals=None, y2_vals=None, legen
     return ax
 
 
-def fit_and_plot(train_features, test_features, train_labels, test_labels, num_epochs=100,
-                 lr=0.01, batch_size=None, plot=True, verbose=True):
-    """Fit a linear model (Gluon ``nn.Dense(1)``, squared loss, SGD) to the features, as the book
-    does for polynomial fitting; record the mean train and test loss after every epoch.
-
-    ``batch_size`` defaults to the book's min(10, number of training examples). With ``plot``, draw
-    both loss curves with ``semilogy``; with ``verbose``, print the final losses and parameters.
-    Returns a ``PolyFit``.
-    """
-    for name, X in (('train_features', train_features), ('test_features', test_features)):
-        _check_ndarray(name, X, ndim=2)
+def _check_data(train_features, test_features, train_labels, test_labels):
+    _check_ndarray('train_features', train_features, ndim=2)
+    _check_ndarray('test_features', test_features, ndim=2)
     if test_features.shape[1] != train_features.shape[1]:
         raise ValueError('train_features and test_features must have the same number of columns, '
                          'got %d and %d' % (train_features.shape[1], test_features.shape[1]))
@@ -81,6 +73,18 @@ def fit_and_plot(train_features, test_features, train_labels, test_labels, num_e
         if y.size != X.shape[0]:
             raise ValueError('%s_labels must hold one label per row of %s_features (%d), got '
                              'shape %s' % (name, name, X.shape[0], y.shape))
+
+
+def fit_and_plot(train_features, test_features, train_labels, test_labels, num_epochs=100,
+                 lr=0.01, batch_size=None, plot=True, verbose=True):
+    """Fit a linear model (Gluon ``nn.Dense(1)``, squared loss, SGD) to the features, as the book
+    does for polynomial fitting; record the mean train and test loss after every epoch.
+
+    ``batch_size`` defaults to the book's min(10, number of training examples). With ``plot``, draw
+    both loss curves with ``semilogy``; with ``verbose``, print the final losses and parameters.
+    Returns a ``PolyFit``.
+    """
+    _check_data(train_features, test_features, train_labels, test_labels)
     num_epochs = _check_positive_int('num_epochs', num_epochs)
     lr = _check_real('lr', lr, minimum=0)
     n = train_features.shape[0]

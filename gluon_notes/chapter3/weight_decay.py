@@ -6,7 +6,7 @@ from mxnet.gluon import loss as gloss, nn
 
 from .linear_regression import (_check_ndarray, _check_positive_int, _check_real, data_iter,
                                 linreg, sgd, squared_loss, synthetic_data)
-from .model_selection import semilogy
+from .model_selection import _check_data, semilogy
 
 __all__ = ['l2_penalty', 'high_dim_data', 'init_linreg_params', 'WDFit', 'fit_and_plot_wd',
            'fit_and_plot_gluon']
@@ -42,20 +42,6 @@ def init_linreg_params(num_inputs, sigma=1.0):
     w.attach_grad()
     b.attach_grad()
     return [w, b]
-
-
-def _check_data(train_features, test_features, train_labels, test_labels):
-    _check_ndarray('train_features', train_features, ndim=2)
-    _check_ndarray('test_features', test_features, ndim=2)
-    if test_features.shape[1] != train_features.shape[1]:
-        raise ValueError('train_features and test_features must have the same number of columns, '
-                         'got %d and %d' % (train_features.shape[1], test_features.shape[1]))
-    for name, X, y in (('train', train_features, train_labels),
-                       ('test', test_features, test_labels)):
-        _check_ndarray('%s_labels' % name, y)
-        if y.size != X.shape[0]:
-            raise ValueError('%s_labels must hold one label per row of %s_features (%d), got '
-                             'shape %s' % (name, name, X.shape[0], y.shape))
 
 
 def _finish(num_epochs, train_ls, test_ls, w_norm, plot, verbose):
