@@ -63,22 +63,32 @@ def run_ours(seed, subset):
     return time.time() - start, out.getvalue().splitlines()[-1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--subset', type=int, default=None)
-    args = parser.parse_args()
-    gn.load_fashion_mnist_arrays('train', subset=args.subset)  # decode once, outside the timings
-    gn.load_fashion_mnist_arrays('test', subset=args.subset)
-    times = {'d2lzh': [], 'gluon_notes': []}
-    for i in range(args.repeats):
-        for name, fn in (('d2lzh', run_d2lzh), ('gluon_notes', run_ours)):
-            seconds, line = fn(i, args.subset)
+def alternate(runners, repeats, subset):
+    """Run each ``(name, fn)`` of ``runners`` in turn, ``repeats`` times; print every run and
+    return the median seconds per name."""
+    gn.load_fashion_mnist_arrays('train', subset=subset)  # decode once, outside the timings
+    gn.load_fashion_mnist_arrays('test', subset=subset)
+    times = {name: [] for name, _ in runners}
+    for i in range(repeats):
+        for name, fn in runners:
+            seconds, line = fn(i, subset)
             times[name].append(seconds)
             print('%-12s run %d: %6.2f s  | %s' % (name, i + 1, seconds, line), flush=True)
-    d2l_med, ours_med = statistics.median(times['d2lzh']), statistics.median(times['gluon_notes'])
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def parse_args(doc):
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--subset', type=int, default=None)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args(__doc__)
+    med = alternate((('d2lzh', run_d2lzh), ('gluon_notes', run_ours)), args.repeats, args.subset)
     print('median epoch: d2lzh %.2f s, gluon_notes %.2f s; speed-up %.2fx'
-          % (d2l_med, ours_med, d2l_med / ours_med))
+          % (med['d2lzh'], med['gluon_notes'], med['d2lzh'] / med['gluon_notes']))
 
 
 if __name__ == '__main__':

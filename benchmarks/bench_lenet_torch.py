@@ -9,9 +9,7 @@ median ratio.
 
     python benchmarks/bench_lenet_torch.py [--repeats 3] [--subset N]
 """
-import argparse
 import os
-import statistics
 import time
 
 import numpy as np
@@ -19,7 +17,7 @@ import torch
 from torch import nn
 
 import gluon_notes as gn
-from bench_lenet_epoch import run_ours
+from bench_lenet_epoch import alternate, parse_args, run_ours
 
 BATCH, LR = 256, 0.9
 
@@ -73,24 +71,13 @@ def run_torch(seed, subset):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--subset', type=int, default=None)
-    args = parser.parse_args()
-    gn.load_fashion_mnist_arrays('train', subset=args.subset)
-    gn.load_fashion_mnist_arrays('test', subset=args.subset)
+    args = parse_args(__doc__)
     # Importing mxnet leaves torch at one intra-op thread; give it every core, as MXNet has.
     torch.set_num_threads(os.cpu_count())
     print('torch %s, %d threads' % (torch.__version__, torch.get_num_threads()))
-    times = {'torch': [], 'gluon_notes': []}
-    for i in range(args.repeats):
-        for name, fn in (('torch', run_torch), ('gluon_notes', run_ours)):
-            seconds, line = fn(i, args.subset)
-            times[name].append(seconds)
-            print('%-12s run %d: %6.2f s  | %s' % (name, i + 1, seconds, line), flush=True)
-    t_med, ours_med = statistics.median(times['torch']), statistics.median(times['gluon_notes'])
+    med = alternate((('torch', run_torch), ('gluon_notes', run_ours)), args.repeats, args.subset)
     print('median epoch: torch %.2f s, gluon_notes %.2f s; gluon_notes / torch time = %.2f'
-          % (t_med, ours_med, ours_med / t_med))
+          % (med['torch'], med['gluon_notes'], med['gluon_notes'] / med['torch']))
 
 
 if __name__ == '__main__':
