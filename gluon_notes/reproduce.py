@@ -86,14 +86,14 @@ def write_results_table(rows, path):
              '1.5 points from the book are discussed in [README.md](README.md).',
              '',
              '| model | scope | settings | epochs | device | train acc | test acc | s/epoch | '
-             'examples/s | book | diff | date |',
-             '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
+             'examples/s | book | diff | date | packages |',
+             '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |']
     for r in rows:
-        lines.append('| %s | %s | %s | %d | %s | %.3f | %.3f | %.1f | %.0f | %s | %s | %s |' % (
+        lines.append('| %s | %s | %s | %d | %s | %.3f | %.3f | %.1f | %.0f | %s | %s | %s | %s |' % (
             r['model'], r['scope'], r['settings'], r['epochs'], r['device'], r['train_acc'],
             r['test_acc'], r['sec_per_epoch'], r['examples_per_sec'],
             '%.3f' % r['book_test_acc'] if r['book_test_acc'] else '',
-            '%+.3f' % r['diff'] if r['diff'] is not None else 'n/a', r['date']))
+            '%+.3f' % r['diff'] if r['diff'] is not None else 'n/a', r['date'], r['versions']))
     machines = sorted({'%s; %s' % (r['machine'], r['versions']) for r in rows})
     lines += ['', 'Machines and packages:'] + ['- ' + m for m in machines]
     Path(path).write_text('\n'.join(lines) + '\n')
