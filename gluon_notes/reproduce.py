@@ -13,6 +13,7 @@ stopped.
 """
 import datetime
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -50,7 +51,6 @@ def _machine():
             cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
     except (OSError, StopIteration):
         pass
-    import os
     return '%s, %d cores' % (cpu, os.cpu_count() or 0)
 
 

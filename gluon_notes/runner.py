@@ -1,5 +1,4 @@
 """Train a registered model by name at the book's settings: what ``gluon-notes train`` runs."""
-import json
 import os
 import random
 import sys
@@ -14,7 +13,7 @@ from .data import load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
 from .registry import get_spec
-from .train import as_ctx_list, save_history, train_ch5, try_gpu
+from .train import as_ctx_list, save_history, save_json, train_ch5, try_gpu
 
 __all__ = ['parse_ctx', 'make_initializer', 'train_model', 'RUN_FILES']
 
@@ -154,7 +153,7 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
                   checkpoint_every=checkpoint_every,
                   kvstore=kv if isinstance(kv, str) else kv.type, num_workers=num_workers)
     if out is not None:
-        (out / 'config.json').write_text(json.dumps(config, indent=1) + '\n')
+        save_json(config, out / 'config.json')
     train_iter, test_iter = load_data_fashion_mnist(
         local_batch, resize=resize, subset=subset, root=root,
         shard=(rank, num_workers) if num_workers > 1 else None)
