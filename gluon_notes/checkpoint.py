@@ -99,6 +99,15 @@ def _write_bytes(path, data):
         os.fsync(f.fileno())
 
 
+def write_atomically(path, data):
+    """Write ``data`` (bytes) to ``path`` through a hidden, fsync'ed temporary file in the same
+    directory renamed over ``path``: a reader sees the old file or the new one, never a part."""
+    path = Path(path)
+    tmp = path.parent / ('.%s.tmp%d' % (path.name, os.getpid()))
+    _write_bytes(tmp, data)
+    os.replace(tmp, path)
+
+
 def _digest(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -149,9 +158,8 @@ def save_checkpoint(directory, net, trainer, state):
     _fsync_dir(directory)
     manifest = dict(format=FORMAT, checkpoint=name, files=files, epoch=state['epoch'],
                     batch=state['batch'], model=state.get('config', {}).get('model'))
-    tmp_manifest = directory / ('.%s.tmp%d' % (MANIFEST, os.getpid()))
-    _write_bytes(tmp_manifest, (json.dumps(manifest, indent=1) + '\n').encode())
-    os.replace(tmp_manifest, directory / MANIFEST)  # the switch
+    # The switch: from here on the manifest names the new checkpoint.
+    write_atomically(directory / MANIFEST, (json.dumps(manifest, indent=1) + '\n').encode())
     _fsync_dir(directory)
     for p in directory.iterdir():
         if p.name.startswith('.' + MANIFEST + '.tmp'):

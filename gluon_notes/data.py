@@ -213,8 +213,13 @@ class FashionMNISTIter:
             idx = order[start:start + self.batch_size] if self.shuffle else slice(start, start + self.batch_size)
             if self.indices is not None:
                 idx = self.indices[idx]
-            X = self.images[idx].astype(np.float32) / np.float32(255)
-            yield nd.array(X, dtype='float32'), nd.array(self.labels[idx], dtype='int32')
+            X = self.images[idx].astype(np.float32)
+            np.divide(X, np.float32(255), out=X)
+            y = np.array(self.labels[idx], dtype=np.int32)  # a copy: never share the cache
+            # Wrapping the fresh arrays costs no copy and, unlike nd.array, does not wait for the
+            # engine to finish every operation already queued (the previous batch's training
+            # step), so the next step is queued while the current one runs.
+            yield nd.from_numpy(X), nd.from_numpy(y)
 
 
 def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None, *,

@@ -5,7 +5,6 @@ device and are read once per epoch, so MXNet's engine can overlap the Python loo
 To bound the memory of queued batches it waits on the batch issued ``_LAG`` steps earlier.
 """
 import json
-import os
 import sys
 import time
 
@@ -13,7 +12,7 @@ import mxnet as mx
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss, utils as gutils
 
-from .checkpoint import TrainingRun, describe_position
+from .checkpoint import TrainingRun, describe_position, write_atomically
 from .distributed import DataParallel
 
 __all__ = ['try_gpu', 'try_all_gpus', 'Accumulator', 'evaluate_accuracy', 'train_ch3', 'train_ch5',
@@ -266,18 +265,9 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, batch_size, params=N
                        history_file, plot_file, verbose)
 
 
-def _atomic_write_bytes(path, data):
-    tmp = '%s.tmp%d' % (path, os.getpid())
-    with open(tmp, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_json(obj, path):
     """Write ``obj`` as JSON, atomically."""
-    _atomic_write_bytes(path, (json.dumps(obj, indent=1) + '\n').encode())
+    write_atomically(path, (json.dumps(obj, indent=1) + '\n').encode())
 
 
 def save_history(history, path):

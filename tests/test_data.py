@@ -59,6 +59,21 @@ def test_training_set_is_reshuffled_each_epoch_but_complete():
     assert not np.array_equal(first, second)
 
 
+def test_batches_own_their_memory():
+    """Writing into a batch (as an in-place MXNet op may) leaves the cached split and the next
+    epoch's batches intact, for the shuffled and the sliced (test) iterator alike."""
+    images, labels = gn.load_fashion_mnist_arrays('test', subset=20)
+    images0, labels0 = images.copy(), labels.copy()
+    for it in gn.load_data_fashion_mnist(8, subset=20):
+        for X, y in it:
+            X[:] = 7
+            y[:] = 7
+        np.testing.assert_array_equal(images, images0)
+        np.testing.assert_array_equal(labels, labels0)
+        X, y = next(iter(it))
+        assert X.max().asscalar() <= 1.0 and (y.asnumpy() != 7).any()
+
+
 def test_labels_text():
     assert gn.get_fashion_mnist_labels([0, 9, 5]) == ['t-shirt', 'ankle boot', 'sandal']
 

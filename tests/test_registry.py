@@ -1,6 +1,5 @@
 """The registry, and one parametrised check over every registered model."""
 import mxnet as mx
-import numpy as np
 import pytest
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss
