@@ -81,6 +81,17 @@ def _correct(y_hat, y):
     return (y_hat.argmax(axis=1) == y.astype('float32')).sum()
 
 
+class _RunningSums(gluon.HybridBlock):
+    """``(loss_sum + sum(l), acc_sum + correct predictions)`` for one batch, in one hybridized
+    call: the six small operators it replaces each cost a Python-to-engine push, and Python's time
+    is taken from the cores that compute. The sums are new arrays, so waiting for one later
+    waits for its batch and no later one."""
+
+    def hybrid_forward(self, F, l, y_hat, y, loss_sum, acc_sum):
+        correct = F.sum(F.argmax(y_hat, axis=1) == F.cast(y, 'float32'))
+        return loss_sum + F.sum(l), acc_sum + correct
+
+
 def evaluate_accuracy(data_iter, net, ctx=None):
     """Accuracy of ``net`` on ``data_iter``; ``ctx`` is a context, a list of them, or None (leave
     each batch where it is)."""
@@ -114,6 +125,8 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
     resumes, reseeds and checkpoints; every run stops on a NaN/inf loss."""
     run = run if run is not None else TrainingRun(num_epochs)
     history = run.history
+    running_sums = _RunningSums()
+    running_sums.hybridize()
     show_bar = sys.stderr.isatty() if progress is None else progress
     for epoch in range(run.start_epoch, num_epochs):
         batches, loss0, acc0, n, elapsed = run.begin_epoch(epoch, train_iter)
@@ -137,11 +150,11 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
             update(X.shape[0])
             for i, (l, y_hat, yi) in enumerate(zip(ls, y_hats, ys)):
                 j = i if ctxs else 0
-                loss_sum[j] += l.sum().as_in_context(loss_sum[j].context)
-                acc_sum[j] += _correct(y_hat, yi).as_in_context(acc_sum[j].context)
+                loss_sum[j], acc_sum[j] = running_sums(
+                    l, y_hat, yi, loss_sum[j].as_in_context(l.context),
+                    acc_sum[j].as_in_context(l.context))
             n += y.shape[0]
-            # A copy: the in-place sum itself would make the wait include the latest batch.
-            pending.append((run.batch, loss_sum[0].copy()))
+            pending.append((run.batch, loss_sum[0]))
             if len(pending) > _LAG:
                 run.check_loss(*pending.pop(0))
             if run.end_batch():
@@ -226,7 +239,10 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
                   % (parallel.num_workers, kvstore.type, batch_size * parallel.num_workers))
         if run.resumed:
             print('resuming from %s at %s' % (checkpoint_dir, describe_position(*run.resumed)))
-    loss = loss if loss is not None else gloss.SoftmaxCrossEntropyLoss()
+    if loss is None:
+        loss = gloss.SoftmaxCrossEntropyLoss()
+        if hybridize:
+            loss.hybridize()
 
     def line(r):
         return ('epoch %d, loss %.4f, train acc %.3f, test acc %.3f, time %.1f sec, '
