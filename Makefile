@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: train test bench clean
 
+# MXNet computes on half the logical cores by default (it assumes hyper-threading): training and
+# the benchmark use all of them, unless OMP_NUM_THREADS is set already.
+train bench: export OMP_NUM_THREADS ?= $(shell nproc)
+
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
