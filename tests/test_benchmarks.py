@@ -1,0 +1,28 @@
+"""The benchmark scripts still run (on a small subset; their figures are not checked here)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / 'benchmarks'
+
+
+def _run(*args):
+    proc = subprocess.run([sys.executable, *args], cwd=BENCH, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_lenet_epoch_benchmark_runs_every_side_and_prints_the_ratios():
+    out = _run('bench_lenet_epoch.py', '--repeats', '1', '--subset', '512')
+    for name in ('d2lzh', 'gluon_notes', 'operators'):
+        assert re.search(r'^%s +run 1: +[\d.]+ s' % name, out, re.M), out
+    assert re.search(r'speed-up [\d.]+x', out) and 'no loop calling them' in out, out
+
+
+def test_scaling_benchmark_lists_the_traffic_of_every_registered_network():
+    import gluon_notes as gn
+    out = _run('bench_scaling.py', '--traffic-only')
+    for name in gn.list_models():
+        assert re.search(r'^%s +\d+x\d+ +\d+' % re.escape(name), out, re.M), (name, out)
