@@ -77,8 +77,9 @@ def _split(X, y, ctxs):
             gutils.split_and_load(y, ctxs, even_split=False))
 
 
-def _correct(y_hat, y):
-    return (y_hat.argmax(axis=1) == y.astype('float32')).sum()
+def _correct(F, y_hat, y):
+    """Correct predictions in the batch, with ``F`` = ``nd`` or, in a hybrid block, ``sym``."""
+    return F.sum(F.argmax(y_hat, axis=1) == F.cast(y, 'float32'))
 
 
 class _RunningSums(gluon.HybridBlock):
@@ -88,8 +89,7 @@ class _RunningSums(gluon.HybridBlock):
     waits for its batch and no later one."""
 
     def hybrid_forward(self, F, l, y_hat, y, loss_sum, acc_sum):
-        correct = F.sum(F.argmax(y_hat, axis=1) == F.cast(y, 'float32'))
-        return loss_sum + F.sum(l), acc_sum + correct
+        return loss_sum + F.sum(l), acc_sum + _correct(F, y_hat, y)
 
 
 def evaluate_accuracy(data_iter, net, ctx=None):
@@ -105,7 +105,7 @@ def _count_correct(data_iter, net, ctxs):
     for X, y in data_iter:
         Xs, ys = _split(X, y, ctxs) if ctxs else ([X], [y])
         for Xi, yi in zip(Xs, ys):
-            c = _correct(net(Xi), yi).as_in_context(Xs[0].context)
+            c = _correct(nd, net(Xi), yi).as_in_context(Xs[0].context)
             correct = c if correct is None else correct + c
         n += y.shape[0]
         pending.append(correct)
