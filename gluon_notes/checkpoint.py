@@ -33,6 +33,8 @@ import numpy as np
 from mxnet import nd
 from mxnet.gluon.parameter import DeferredInitializationError
 
+from .data import _positive_int
+
 __all__ = ['CheckpointError', 'DivergenceError', 'TrainingInterrupted', 'TrainingRun',
            'save_checkpoint', 'load_checkpoint', 'restore_checkpoint', 'has_checkpoint',
            'remove_checkpoint', 'resume_settings']
@@ -246,13 +248,6 @@ def remove_checkpoint(directory):
 # ---------------------------------------------------------------------------------------------
 # The training loop's hooks
 
-def _positive_int_or_none(name, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                              or value <= 0):
-        raise ValueError('%s must be a positive integer or None, got %r' % (name, value))
-    return None if value is None else int(value)
-
-
 def _rng_to_json(state):
     kind, keys, pos, has_gauss, gauss = state
     return [kind, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(gauss)]
@@ -284,7 +279,7 @@ class TrainingRun:
                  resume=False, seed=None, config=None, lr=None):
         self.num_epochs, self.net, self.trainer = num_epochs, net, trainer
         self.seed, self.lr = seed, lr
-        self.every = _positive_int_or_none('checkpoint_every', every)
+        self.every = _positive_int('checkpoint_every', every)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError('seed must be a non-negative integer or None, got %r' % (seed,))

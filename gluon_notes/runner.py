@@ -13,7 +13,7 @@ from .data import load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
 from .registry import get_spec
-from .train import as_ctx_list, save_history, save_json, train_ch5, try_gpu
+from .train import as_ctx_list, save_json, train_ch5, try_gpu
 
 __all__ = ['parse_ctx', 'make_initializer', 'train_model', 'RUN_FILES']
 
@@ -168,7 +168,6 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
                         seed=seed, config=config, kvstore=None if isinstance(kv, str) else kv)
     if os.environ.get(REPORT_ENV):
         write_worker_report(os.environ[REPORT_ENV], net, train_iter, kv)
-    if out is not None:
+    if out is not None:  # train_ch5 has written history.json and curves.png
         net.save_parameters(str(out / 'model.params'))
-        save_history(history, out / 'history.json')
     return net, history
