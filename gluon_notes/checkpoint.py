@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 
 import mxnet as mx
@@ -43,7 +44,11 @@ MANIFEST = 'checkpoint.json'
 FORMAT = 'gluon-notes checkpoint 1'
 PARAMS, STATES, STATE = 'model.params', 'trainer.states', 'state.json'
 # Settings that may change between a run and its resumption without changing the result.
-RESUMABLE_CHANGES = ('num_epochs', 'ctx', 'hybridize', 'mxnet', 'checkpoint_every')
+RESUMABLE_CHANGES = ('num_epochs', 'ctx', 'hybridize', 'mxnet', 'checkpoint_every',
+                     'checkpoint_minutes')
+# With a directory, a checkpoint at least this often by the clock unless told otherwise: an epoch of
+# a 224-pixel network takes most of an hour on a 2-core CPU.
+DEFAULT_CHECKPOINT_MINUTES = 10.0
 
 
 class CheckpointError(ValueError):
@@ -258,6 +263,16 @@ def _rng_from_json(state):
     return kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss
 
 
+def positive_minutes(name, value):
+    """``value`` as a float number of minutes > 0, or None; ValueError naming ``name`` otherwise."""
+    if value is None:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError('%s must be a finite number of minutes > 0, got %r' % (name, value))
+    return float(value)
+
+
 def _differences(saved, current):
     keys = sorted((set(saved) | set(current)) - set(RESUMABLE_CHANGES))
     return ['%s (checkpoint %r, now %r)' % (k, saved.get(k), current.get(k))
@@ -269,23 +284,34 @@ class TrainingRun:
     reseeding, checkpoints, the divergence guard and SIGINT/SIGTERM handling.
 
     Without ``directory`` it only reseeds (with ``seed``) and guards against divergence. With it,
-    a checkpoint is written at the end of every epoch, every ``every`` batches, and at the batch
-    boundary following SIGINT/SIGTERM (then TrainingInterrupted is raised). ``resume`` continues
+    a checkpoint is written at the end of every epoch, every ``every`` batches, at the first batch
+    boundary ``minutes`` after the last checkpoint (default ``DEFAULT_CHECKPOINT_MINUTES``; 0
+    turns the clock off) and at the batch boundary following SIGINT/SIGTERM (then
+    TrainingInterrupted is raised). ``resume`` continues
     from the checkpoint there; ``config`` (JSON-able) is stored and must match on resume except
     for RESUMABLE_CHANGES. A directory holding a checkpoint is refused unless ``resume``.
     """
 
     def __init__(self, num_epochs, *, net=None, trainer=None, ctx=None, directory=None, every=None,
-                 resume=False, seed=None, config=None, lr=None):
+                 minutes=None, resume=False, seed=None, config=None, lr=None, clock=time.monotonic):
         self.num_epochs, self.net, self.trainer = num_epochs, net, trainer
         self.seed, self.lr = seed, lr
         self.every = _positive_int('checkpoint_every', every)
+        if minutes == 0:
+            self.minutes = None
+        else:
+            self.minutes = positive_minutes('checkpoint_minutes', minutes)
+            if self.minutes is None and directory is not None:
+                self.minutes = DEFAULT_CHECKPOINT_MINUTES
+        self._clock = clock
+        self._last_write = clock()
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError('seed must be a non-negative integer or None, got %r' % (seed,))
         self.directory = Path(directory) if directory is not None else None
-        if self.directory is None and (self.every or resume):
-            raise ValueError('checkpoint_every and resume need checkpoint_dir (--out)')
+        if self.directory is None and (self.every or resume or minutes):
+            raise ValueError('checkpoint_every, checkpoint_minutes and resume need checkpoint_dir '
+                             '(--out)')
         self.config = dict(config or {}, seed=None if seed is None else int(seed))
         self.history, self.start_epoch, self.batch, self.epoch = [], 0, 0, 0
         self.saved, self.stop_signal, self.resumed = None, None, None
@@ -373,9 +399,12 @@ class TrainingRun:
         self.batch += 1
         if self.directory is None:
             return False
-        # The epoch's last batch is left to the end-of-epoch checkpoint.
-        return self.stop_signal is not None or bool(
-            self.every and self.batch % self.every == 0 and self.batch != self._num_batches)
+        if self.stop_signal is not None:
+            return True
+        if self.batch == self._num_batches:  # left to the end-of-epoch checkpoint
+            return False
+        return bool(self.every and self.batch % self.every == 0) or bool(
+            self.minutes and self._clock() - self._last_write >= 60 * self.minutes)
 
     def save(self, sums, n, elapsed):
         """Checkpoint the epoch in progress; raise TrainingInterrupted after it if a signal came."""
@@ -406,6 +435,7 @@ class TrainingRun:
                      config=self.config)
         save_checkpoint(self.directory, self.net, self.trainer, state)
         self.saved = (epoch, batch)
+        self._last_write = self._clock()
 
     def _check_params(self):
         """DivergenceError if a parameter is NaN or infinite after the current batch."""

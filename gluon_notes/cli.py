@@ -20,6 +20,12 @@ def _add_summary(sub):
     p.set_defaults(func=_cmd_summary)
 
 
+def _add_checkpoint_minutes(p):
+    p.add_argument('--checkpoint-minutes', type=float, default=None, metavar='M',
+                   help='with an output directory, also checkpoint at the first batch boundary '
+                        'M minutes after the last checkpoint (default 10; 0: off)')
+
+
 def _add_train(sub):
     p = sub.add_parser('train', help='train a model; defaults are the book\'s settings')
     p.add_argument('model')
@@ -42,6 +48,10 @@ def _add_train(sub):
                         'are the checkpoint\'s)')
     p.add_argument('--checkpoint-every', type=int, default=None, metavar='N',
                    help='with --out, also checkpoint every N batches (always: every epoch)')
+    _add_checkpoint_minutes(p)
+    p.add_argument('--progress-every', type=float, default=60.0, metavar='S',
+                   help='without a terminal, print a progress line every S seconds (default 60; '
+                        '0: never)')
     p.add_argument('--data-root', default=None, metavar='DIR',
                    help='directory of the four Fashion-MNIST .gz files (default: bundled copy)')
     p.add_argument('--no-hybridize', dest='hybridize', action='store_false')
@@ -56,16 +66,29 @@ def _add_reproduce(sub):
     p = sub.add_parser('reproduce', help='train every model at the book\'s settings and tabulate '
                                          'the results against the book\'s')
     p.add_argument('models', nargs='*', metavar='MODEL', help='default: every registered model')
-    p.add_argument('--quick', action='store_true', help='one epoch on a small subset per model')
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument('--quick', action='store_true', help='one epoch on a small subset per model')
+    scope.add_argument('--full', action='store_true',
+                       help='the book\'s full settings for every model, even on a CPU (hours for '
+                            'the resized networks)')
     p.add_argument('--ctx', default='cpu', help='cpu, gpu, gpu:0,1 ... (default: cpu)')
     p.add_argument('--out', default='results', help='directory for RESULTS.md, results.json, PNGs')
+    p.add_argument('--runs', default=None, metavar='DIR',
+                   help='directory for the run directories (checkpoints, parameters; default: '
+                        'OUT/runs)')
+    p.add_argument('--seed', type=int, default=0, help='the seed of each row\'s run (default 0)')
+    p.add_argument('--extra-seeds', type=int, nargs='+', default=None, metavar='SEED',
+                   help='train each model again with these seeds; the table shows the spread')
+    _add_checkpoint_minutes(p)
     p.set_defaults(func=_cmd_reproduce)
 
 
 def _cmd_reproduce(args):
     from .reproduce import reproduce
     from .runner import parse_ctx
-    reproduce(args.models, quick=args.quick, ctx=parse_ctx(args.ctx), out=args.out)
+    reproduce(args.models, quick=args.quick, full=args.full, ctx=parse_ctx(args.ctx),
+              out=args.out, runs=args.runs, seed=args.seed, extra_seeds=args.extra_seeds,
+              checkpoint_minutes=args.checkpoint_minutes)
     return 0
 
 
@@ -130,6 +153,8 @@ def _cmd_train(args):
                     resize=args.resize, ctx=args.ctx, subset=args.subset, seed=args.seed,
                     out=args.out, hybridize=args.hybridize, overwrite=args.overwrite,
                     resume=args.resume, checkpoint_every=args.checkpoint_every,
+                    checkpoint_minutes=args.checkpoint_minutes,
+                    progress_every=args.progress_every,
                     root=args.data_root, kvstore=args.kvstore)
     except TrainingInterrupted as e:
         if e.saved:

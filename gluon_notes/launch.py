@@ -114,8 +114,10 @@ def check_train_command(command, num_workers):
     if args.kvstore is not None and args.kvstore not in DIST_KVSTORES:
         raise ValueError('--kvstore %s would train each worker alone; under launch use %s '
                          '(default dist_sync)' % (args.kvstore, ', '.join(DIST_KVSTORES)))
-    if getattr(args, 'resume', False) or getattr(args, 'checkpoint_every', None):
-        raise ValueError('--resume and --checkpoint-every are not supported by launch')
+    if (getattr(args, 'resume', False) or getattr(args, 'checkpoint_every', None)
+            or getattr(args, 'checkpoint_minutes', None)):
+        raise ValueError('--resume, --checkpoint-every and --checkpoint-minutes are not supported '
+                         'by launch')
     local_batch_size(args.batch_size or get_spec(args.model).batch_size, num_workers)
     return command
 

@@ -7,9 +7,13 @@ AlexNet 0.867, VGG-11 with ratio 4 0.909, NiN 0.812, GoogLeNet 0.883, LeNet-BN 0
 0.881 Gluon, ResNet-18 0.913, DenseNet 0.879).
 
 On a CPU, the 28-pixel models run at full settings; the larger ones (resized inputs) run one epoch on
-a subset, and their rows say so. Each model trains in its own run directory under ``OUT/runs``; a
-model whose run finished is not trained again, so an interrupted reproduction resumes where it
-stopped.
+a subset, and their rows say so, unless ``full`` asks for the book's settings whatever the device
+(hours per model on a CPU). Each model trains in its own run directory under ``RUNS`` (default
+``OUT/runs``), checkpointed by the clock; a model whose run finished is not trained again and an
+interrupted one resumes from its checkpoint, so a reproduction can be stopped and started again.
+
+Each row is the run with ``seed``; ``extra_seeds`` trains the same settings again with other seeds
+and records their accuracies in the row, so the table shows how much one run varies.
 """
 import datetime
 import json
@@ -21,12 +25,12 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 
-from .checkpoint import has_checkpoint
+from .checkpoint import has_checkpoint, write_atomically
 from .registry import get_spec, list_models
 from .runner import train_model
 from .train import as_ctx_list, plot_history, save_json
 
-__all__ = ['plan_run', 'reproduce', 'write_results_table', 'QUICK_SUBSET', 'CPU_SUBSETS']
+__all__ = ['plan_run', 'reproduce', 'spread', 'write_results_table', 'QUICK_SUBSET', 'CPU_SUBSETS']
 
 QUICK_SUBSET = 128
 # Examples of each split for the resized networks on a CPU, by input side: minutes, not hours
@@ -34,11 +38,14 @@ QUICK_SUBSET = 128
 CPU_SUBSETS = {96: 2000, 224: 512}
 
 
-def plan_run(spec, quick, on_gpu):
-    """``(num_epochs, subset, scope)`` for one model: what this machine can afford."""
+def plan_run(spec, quick, on_gpu, full=False):
+    """``(num_epochs, subset, scope)`` for one model: what this machine can afford, or the book's
+    settings with ``full``."""
+    if quick and full:
+        raise ValueError('quick and full exclude each other: choose one')
     if quick:
         return 1, QUICK_SUBSET, 'quick: 1 epoch, subset %d' % QUICK_SUBSET
-    if on_gpu or spec.resize is None:
+    if full or on_gpu or spec.resize is None:
         return spec.num_epochs, None, 'full'
     subset = CPU_SUBSETS[min(side for side in CPU_SUBSETS if side >= spec.resize)]
     return 1, subset, '1 epoch, subset %d (CPU)' % subset
@@ -60,20 +67,38 @@ def _versions():
         platform.python_version(), mx.__version__, np.__version__, matplotlib.__version__)
 
 
-def _row(spec, scope, num_epochs, subset, ctx, history):
+def _row(spec, scope, num_epochs, subset, ctx, seed, history):
     last = history[-1]
     full = scope == 'full'
     return dict(
         model=spec.name, scope=scope, full=full,
         settings='lr %g, batch %d, %s init, %dx%d' % (spec.lr, spec.batch_size, spec.init,
                                                      spec.input_size, spec.input_size),
-        epochs=num_epochs, subset=subset, device=str(ctx),
+        epochs=num_epochs, subset=subset, device=str(ctx), seed=seed,
         train_acc=last['train_acc'], test_acc=last['test_acc'],
         sec_per_epoch=float(np.mean([r['time_sec'] for r in history])),
         examples_per_sec=float(np.mean([r['examples_per_sec'] for r in history])),
         book_test_acc=spec.book_test_acc,
         diff=(last['test_acc'] - spec.book_test_acc) if full and spec.book_test_acc else None,
-        date=datetime.date.today().isoformat(), machine=_machine(), versions=_versions())
+        date=datetime.date.today().isoformat(), machine=_machine(), versions=_versions(),
+        history=history, seed_runs=[])
+
+
+def spread(row):
+    """``(runs, mean, std, min, max)`` of the final test accuracy over the row's run and its
+    ``seed_runs`` (population std), or None when there is only the one run."""
+    accs = [row['test_acc']] + [r['test_acc'] for r in row.get('seed_runs', [])]
+    if len(accs) < 2:
+        return None
+    return len(accs), float(np.mean(accs)), float(np.std(accs)), min(accs), max(accs)
+
+
+def _spread_cell(row):
+    stats = spread(row)
+    if stats is None:
+        return ''
+    n, mean, std, low, high = stats
+    return '%d seeds: %.3f ± %.3f (%.3f–%.3f)' % (n, mean, std, low, high)
 
 
 def write_results_table(rows, path):
@@ -82,21 +107,28 @@ def write_results_table(rows, path):
              '',
              'Written by `gluon-notes reproduce`; every figure comes from a run of this code. '
              '"book" is the final-epoch test accuracy the MXNet edition prints at the same settings; '
-             '"diff" is ours minus the book\'s, given only for full-setting runs. Rows more than '
-             '1.5 points from the book are discussed in [README.md](README.md).',
+             '"diff" is ours minus the book\'s, given only for full-setting runs. "over seeds" is '
+             'the final test accuracy of the same settings trained with several seeds: mean ± '
+             'standard deviation (min–max). Rows more than 1.5 points from the book are discussed '
+             'in [README.md](README.md).',
              '',
-             '| model | scope | settings | epochs | device | train acc | test acc | s/epoch | '
-             'examples/s | book | diff | date | packages |',
-             '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |']
+             '| model | scope | settings | epochs | device | seed | train acc | test acc | book | '
+             'diff | over seeds | s/epoch | examples/s | date | packages |',
+             '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: '
+             '| --- | --- |']
     for r in rows:
-        lines.append('| %s | %s | %s | %d | %s | %.3f | %.3f | %.1f | %.0f | %s | %s | %s | %s |' % (
-            r['model'], r['scope'], r['settings'], r['epochs'], r['device'], r['train_acc'],
-            r['test_acc'], r['sec_per_epoch'], r['examples_per_sec'],
-            '%.3f' % r['book_test_acc'] if r['book_test_acc'] else '',
-            '%+.3f' % r['diff'] if r['diff'] is not None else 'n/a', r['date'], r['versions']))
+        seed = r.get('seed', 0)
+        lines.append('| %s | %s | %s | %d | %s | %s | %.3f | %.3f | %s | %s | %s | %.1f | %.0f | '
+                     '%s | %s |' % (
+                         r['model'], r['scope'], r['settings'], r['epochs'], r['device'],
+                         '' if seed is None else seed, r['train_acc'], r['test_acc'],
+                         '%.3f' % r['book_test_acc'] if r['book_test_acc'] else '',
+                         '%+.3f' % r['diff'] if r['diff'] is not None else 'n/a',
+                         _spread_cell(r), r['sec_per_epoch'], r['examples_per_sec'], r['date'],
+                         r['versions']))
     machines = sorted({'%s; %s' % (r['machine'], r['versions']) for r in rows})
     lines += ['', 'Machines and packages:'] + ['- ' + m for m in machines]
-    Path(path).write_text('\n'.join(lines) + '\n')
+    write_atomically(path, ('\n'.join(lines) + '\n').encode())
 
 
 def _load_history(run_dir):
@@ -104,12 +136,13 @@ def _load_history(run_dir):
     return json.loads(path.read_text()) if path.exists() else []
 
 
-def _resumable(run_dir, num_epochs, subset):
+def _resumable(run_dir, num_epochs, subset, seed):
     config_path = run_dir / 'config.json'
     if not config_path.exists():
         return False
     config = json.loads(config_path.read_text())
-    return config.get('num_epochs') == num_epochs and config.get('subset') == subset
+    return (config.get('num_epochs') == num_epochs and config.get('subset') == subset
+            and config.get('seed') == seed)
 
 
 def _load_rows(path):
@@ -118,38 +151,87 @@ def _load_rows(path):
     return json.loads(path.read_text())['rows']
 
 
-def reproduce(models=None, *, quick=False, ctx=None, out='results', verbose=True):
+def _train(spec, run_dir, num_epochs, subset, ctx, seed, checkpoint_minutes, verbose):
+    """Train one run of the reproduction in ``run_dir``, resuming it when it was cut short."""
+    # A run cut short (Ctrl-C, a killed process) continues from its last checkpoint.
+    resume = has_checkpoint(run_dir) and _resumable(run_dir, num_epochs, subset, seed)
+    _, history = train_model(spec.name, num_epochs=num_epochs, subset=subset, ctx=ctx, seed=seed,
+                             out=run_dir, overwrite=not resume, resume=resume, verbose=verbose,
+                             checkpoint_minutes=checkpoint_minutes)
+    return history
+
+
+def _seed_list(seeds):
+    seeds = list(seeds or [])
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 2 ** 32:
+            raise ValueError('seeds must be integers in [0, 2**32), got %r' % (s,))
+    if len(set(seeds)) != len(seeds):
+        raise ValueError('seeds must be distinct, got %s' % ', '.join(map(str, seeds)))
+    return [int(s) for s in seeds]
+
+
+def reproduce(models=None, *, quick=False, full=False, ctx=None, out='results', runs=None, seed=0,
+              extra_seeds=None, checkpoint_minutes=None, verbose=True):
     """Train ``models`` (default: every registered one) one after another, as ``plan_run`` says,
-    and write ``OUT/RESULTS.md``, ``OUT/results.json`` and ``OUT/<model>.png``. Returns the rows."""
+    and write ``OUT/RESULTS.md``, ``OUT/results.json`` and ``OUT/<model>.png``. Run directories go
+    under ``runs`` (default ``OUT/runs``). Each row is the run with ``seed``; every seed of
+    ``extra_seeds`` trains the same settings again, recorded in the row's ``seed_runs``.
+    Returns the rows."""
     names = list(models) if models else list_models()
     specs = [get_spec(n) for n in names]  # unknown names fail before any training
+    seed = _seed_list([seed])[0]
+    extra_seeds = [s for s in _seed_list(extra_seeds) if s != seed]
+    if quick and full:
+        raise ValueError('quick and full exclude each other: choose one')
     ctx = ctx if ctx is not None else mx.cpu()
     on_gpu = all(c.device_type == 'gpu' for c in as_ctx_list(ctx))
     out = Path(out)
+    runs = Path(runs) if runs is not None else out / 'runs'
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / 'results.json'
     rows = {r['model']: r for r in _load_rows(json_path)}
-    for spec in specs:
-        num_epochs, subset, scope = plan_run(spec, quick, on_gpu)
-        run_dir = out / 'runs' / spec.name
-        previous = rows.get(spec.name)
-        if (previous and previous['scope'] == scope and previous['device'] == str(ctx)
-                and len(_load_history(run_dir)) == num_epochs):
-            if verbose:
-                print('%s: already done (%s), skipped' % (spec.name, scope), flush=True)
-            continue
-        if verbose:
-            print('== %s: %s, %s' % (spec.name, scope, spec.describe()), flush=True)
-        # A run cut short (Ctrl-C, a killed process) continues from its last checkpoint.
-        resume = has_checkpoint(run_dir) and _resumable(run_dir, num_epochs, subset)
-        _, history = train_model(spec.name, num_epochs=num_epochs, subset=subset, ctx=ctx,
-                                 seed=0, out=run_dir, overwrite=not resume, resume=resume,
-                                 verbose=verbose)
-        plot_history(history, out / ('%s.png' % spec.name))
-        rows[spec.name] = _row(spec, scope, num_epochs, subset, ctx, history)
+
+    def publish(spec, history=None):
+        if history is not None:
+            plot_history(history, out / ('%s.png' % spec.name))
         ordered = [rows[n] for n in list_models() if n in rows]
         save_json({'rows': ordered}, json_path)
         write_results_table(ordered, out / 'RESULTS.md')
+
+    for spec in specs:
+        num_epochs, subset, scope = plan_run(spec, quick, on_gpu, full)
+        run_dir = runs / spec.name
+        previous = rows.get(spec.name)
+        if (previous and previous['scope'] == scope and previous['device'] == str(ctx)
+                and previous.get('seed', 0) == seed and previous['epochs'] == num_epochs):
+            if verbose:
+                print('%s: already done (%s, seed %d), skipped' % (spec.name, scope, seed),
+                      flush=True)
+        else:
+            if verbose:
+                print('== %s: %s, seed %d, %s' % (spec.name, scope, seed, spec.describe()),
+                      flush=True)
+            history = _train(spec, run_dir, num_epochs, subset, ctx, seed, checkpoint_minutes,
+                             verbose)
+            rows[spec.name] = _row(spec, scope, num_epochs, subset, ctx, seed, history)
+            publish(spec, history)
+        row = rows[spec.name]
+        row.setdefault('seed_runs', [])
+        for extra in extra_seeds:
+            if any(r['seed'] == extra for r in row['seed_runs']):
+                if verbose:
+                    print('%s: seed %d already done, skipped' % (spec.name, extra), flush=True)
+                continue
+            if verbose:
+                print('== %s: %s, seed %d (spread)' % (spec.name, scope, extra), flush=True)
+            history = _train(spec, runs / ('%s-seed%d' % (spec.name, extra)), num_epochs, subset,
+                             ctx, extra, checkpoint_minutes, verbose)
+            row['seed_runs'].append(dict(seed=extra, train_acc=history[-1]['train_acc'],
+                                         test_acc=history[-1]['test_acc'],
+                                         date=datetime.date.today().isoformat(),
+                                         versions=_versions()))
+            publish(spec)
     if verbose:
         print('wrote', out / 'RESULTS.md', file=sys.stderr)
     return [rows[n] for n in list_models() if n in rows]

@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import init as minit
 
-from .checkpoint import MANIFEST, remove_checkpoint, resume_settings
+from .checkpoint import MANIFEST, positive_minutes, remove_checkpoint, resume_settings
 from .data import load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
@@ -91,12 +91,14 @@ def seed_everything(seed):
 
 def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None, ctx=None,
                 subset=None, seed=None, out=None, hybridize=True, overwrite=False, progress=None,
-                verbose=True, resume=False, checkpoint_every=None, root=None, kvstore=None):
+                verbose=True, resume=False, checkpoint_every=None, checkpoint_minutes=None,
+                root=None, kvstore=None, progress_every=60.0):
     """Build, initialise and train the registered model ``name``; ``None`` means the book's setting.
 
     ``ctx`` is a context, a list of them, a string for ``parse_ctx`` or None (``try_gpu()``). With ``out``, the run's
     configuration, history, curves and parameters are written there, and a checkpoint after every
-    epoch (and every ``checkpoint_every`` batches, see ``gluon_notes.checkpoint``); a directory that
+    epoch, every ``checkpoint_every`` batches and every ``checkpoint_minutes`` (default 10, 0: off;
+    see ``gluon_notes.checkpoint``); a directory that
     already holds a run is refused unless ``overwrite`` (start over) or ``resume`` (continue from
     its checkpoint; settings left None are then the checkpoint's). ``root`` is the Fashion-MNIST
     directory (default: the bundled copy). ``kvstore`` is one of ``distributed.KVSTORE_TYPES``
@@ -111,8 +113,11 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
                     resize=_positive('resize', resize, int),
                     subset=_positive('subset', subset, int), seed=_seed(seed))
     checkpoint_every = _positive('checkpoint every', checkpoint_every, int)
-    if (resume or checkpoint_every) and out is None:
-        raise ValueError('resume and checkpoint_every need out= (--out), the run\'s directory')
+    if checkpoint_minutes != 0:
+        checkpoint_minutes = positive_minutes('checkpoint minutes', checkpoint_minutes)
+    if (resume or checkpoint_every or checkpoint_minutes) and out is None:
+        raise ValueError('resume, checkpoint_every and checkpoint_minutes need out= (--out), the '
+                         'run\'s directory')
     if resume and overwrite:
         raise ValueError('resume and overwrite exclude each other: continue the run in %s or '
                          'replace it' % (out,))
@@ -150,7 +155,7 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
     config = dict(model=name, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
                   resize=resize, subset=subset, seed=seed, init=spec.init,
                   ctx=str(ctx), hybridize=hybridize, mxnet=mx.__version__,
-                  checkpoint_every=checkpoint_every,
+                  checkpoint_every=checkpoint_every, checkpoint_minutes=checkpoint_minutes,
                   kvstore=kv if isinstance(kv, str) else kv.type, num_workers=num_workers)
     if out is not None:
         save_json(config, out / 'config.json')
@@ -164,7 +169,9 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
                         hybridize=hybridize, progress=progress, verbose=verbose,
                         history_file=out / 'history.json' if out is not None else None,
                         plot_file=out / 'curves.png' if out is not None else None,
-                        checkpoint_dir=out, checkpoint_every=checkpoint_every, resume=resume,
+                        checkpoint_dir=out, checkpoint_every=checkpoint_every,
+                        checkpoint_minutes=checkpoint_minutes, progress_every=progress_every,
+                        resume=resume,
                         seed=seed, config=config, kvstore=None if isinstance(kv, str) else kv)
     if os.environ.get(REPORT_ENV):
         write_worker_report(os.environ[REPORT_ENV], net, train_iter, kv)

@@ -114,20 +114,74 @@ def _count_correct(data_iter, net, ctxs):
     return (correct.asscalar() if n else 0.0), n
 
 
+def _duration(seconds):
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return '%dh%02dm' % (hours, rest // 60) if hours else '%dm%02ds' % divmod(rest, 60)
+
+
+class _ProgressLines:
+    """A line every ``every`` seconds of training, for runs whose output goes to a log (no tqdm
+    bar): where the run is, its speed, the running loss and accuracy, and when the epoch and the
+    run should end. Reading the running sums waits for the batches queued so far, once a line."""
+
+    def __init__(self, name, num_epochs, num_batches, test_batches, every, clock=time.time):
+        self.name, self.num_epochs, self.every, self.clock = name, num_epochs, every, clock
+        self.num_batches, self.test_batches = num_batches, test_batches
+        self.last = clock()
+
+    def start_epoch(self):
+        self.last = self.clock()
+
+    def due(self):
+        return self.clock() - self.last >= self.every
+
+    def line(self, epoch, batch, n, start, loss_sums, acc_sums, history):
+        """The progress line at ``batch`` batches done of the 0-based ``epoch``; ``start`` is the
+        epoch's start on ``clock`` (earlier sessions' training time included)."""
+        loss = sum(s.asscalar() for s in loss_sums) / max(n, 1)
+        acc = sum(s.asscalar() for s in acc_sums) / max(n, 1)
+        now = self.last = self.clock()  # after the reads, which wait for the queued batches
+        spent = max(now - start, 1e-9)
+        text = '[%s] epoch %d/%d, batch %d' % (self.name, epoch + 1, self.num_epochs, batch)
+        if self.num_batches:
+            text += '/%d' % self.num_batches
+        text += ', %.1f examples/s, loss %.4f, train acc %.3f' % (n / spent, loss, acc)
+        if not self.num_batches or not batch:
+            return text
+        per_batch = spent / batch
+        # Evaluation is a forward pass only: about a third of a training step per batch.
+        evaluation = (self.test_batches or 0) * per_batch / 3
+        epoch_left = (self.num_batches - batch) * per_batch + evaluation
+        whole = ([r['time_sec'] for r in history if r.get('time_sec')] or
+                 [self.num_batches * per_batch + evaluation])
+        run_left = epoch_left + (self.num_epochs - epoch - 1) * sum(whole) / len(whole)
+        return text + '; epoch ends in %s, run in %s' % (_duration(epoch_left),
+                                                         _duration(run_left))
+
+
 def _fully_hybrid(net):
     return isinstance(net, gluon.HybridBlock)
 
 
 def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line, progress,
-                history_file, plot_file, verbose, run=None, parallel=None):
+                history_file, plot_file, verbose, run=None, parallel=None, progress_every=None,
+                name=None):
     """The loop both chapters share; ``update(n)`` applies one optimiser step for ``n`` examples,
     ``line(record)`` formats an epoch's printed line. ``run`` (a ``checkpoint.TrainingRun``)
-    resumes, reseeds and checkpoints; every run stops on a NaN/inf loss."""
+    resumes, reseeds and checkpoints; every run stops on a NaN/inf loss. Without a bar, a verbose
+    run prints a progress line every ``progress_every`` seconds."""
     run = run if run is not None else TrainingRun(num_epochs)
     history = run.history
     running_sums = _RunningSums()
     running_sums.hybridize()
     show_bar = sys.stderr.isatty() if progress is None else progress
+    lines = None
+    if verbose and not show_bar and progress_every:
+        lines = _ProgressLines(name or getattr(net, 'name', 'net'), num_epochs,
+                               len(train_iter) if hasattr(train_iter, '__len__') else None,
+                               len(test_iter) if hasattr(test_iter, '__len__') else None,
+                               progress_every)
     for epoch in range(run.start_epoch, num_epochs):
         batches, loss0, acc0, n, elapsed = run.begin_epoch(epoch, train_iter)
         start = time.time() - elapsed
@@ -136,6 +190,8 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
         loss_sum[0] += loss0
         acc_sum[0] += acc0
         pending = []
+        if lines is not None:
+            lines.start_epoch()
         if show_bar:
             from tqdm import tqdm
             batches = tqdm(batches, desc='epoch %d' % (epoch + 1), leave=False, initial=run.batch,
@@ -159,6 +215,9 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
                 run.check_loss(*pending.pop(0))
             if run.end_batch():
                 run.save(run.sync(pending, loss_sum, acc_sum), n, time.time() - start)
+            if lines is not None and lines.due():
+                print(lines.line(epoch, run.batch, n, start, loss_sum, acc_sum, history),
+                      flush=True)
         loss_total, acc_total = run.sync(pending, loss_sum, acc_sum)
         train_time = time.time() - start
         if parallel is not None:  # data parallel: one set of moving statistics, global totals
@@ -184,19 +243,21 @@ def _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line
 
 def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, *, loss=None,
               hybridize=True, progress=None, history_file=None, plot_file=None, verbose=True,
-              checkpoint_dir=None, checkpoint_every=None, resume=False, seed=None, config=None,
-              kvstore=None):
+              checkpoint_dir=None, checkpoint_every=None, checkpoint_minutes=None, resume=False,
+              seed=None, config=None, kvstore=None, progress_every=60.0):
     """Train ``net`` with ``trainer`` and softmax cross-entropy, printing d2lzh's epoch lines.
 
     ``ctx`` is a context or a list of them (each batch is split over the list and the trainer's
     kvstore sums the gradients). As in d2lzh, each step is ``trainer.step(batch_size)``. The network
     is hybridized when it is a HybridBlock, unless ``hybridize=False``. ``progress`` shows a tqdm bar
-    (default: when stderr is a terminal). Returns the history, one dict per epoch with keys
+    (default: when stderr is a terminal); without one, a progress line is printed every
+    ``progress_every`` seconds (None or 0: never). Returns the history, one dict per epoch with keys
     ``epoch, loss, train_acc, test_acc, time_sec, examples_per_sec`` (time_sec includes evaluation,
     examples_per_sec counts training only); ``history_file`` (JSON) and ``plot_file`` (PNG) save it.
 
     A NaN or infinite loss raises ``DivergenceError``. With ``checkpoint_dir``, a checkpoint is
-    written there after every epoch (and every ``checkpoint_every`` batches), and SIGINT/SIGTERM
+    written there after every epoch, every ``checkpoint_every`` batches and every
+    ``checkpoint_minutes`` (default 10; 0 turns the clock off) at a batch boundary, and SIGINT/SIGTERM
     checkpoint at the next batch then raise ``TrainingInterrupted``; ``resume=True`` continues
     from it, refusing a checkpoint of another network or of other settings (``config``, extra
     JSON-able settings, is compared too). ``seed`` reseeds ``mx.random`` before every batch from
@@ -215,9 +276,9 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
     parallel = DataParallel(ctxs, kvstore) if len(ctxs) > 1 or kvstore is not None else None
     if parallel is not None:
         parallel.check_trainer(trainer)
-        if parallel.distributed and (resume or checkpoint_every):
-            raise ValueError('checkpoints (resume, checkpoint_every) are not supported with a '
-                             'distributed kvstore')
+        if parallel.distributed and (resume or checkpoint_every or checkpoint_minutes):
+            raise ValueError('checkpoints (resume, checkpoint_every, checkpoint_minutes) are '
+                             'not supported with a distributed kvstore')
         if parallel.distributed:
             # A worker stopping alone at a batch boundary would leave the others waiting.
             checkpoint_dir = None
@@ -230,7 +291,8 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
                       optimizer=type(trainer.optimizer).__name__.lower(),
                       num_batches=len(train_iter) if hasattr(train_iter, '__len__') else None)
     run = TrainingRun(num_epochs, net=net, trainer=trainer, ctx=ctxs, directory=checkpoint_dir,
-                      every=checkpoint_every, resume=resume, seed=seed, config=run_config,
+                      every=checkpoint_every, minutes=checkpoint_minutes, resume=resume,
+                      seed=seed, config=run_config,
                       lr=trainer.learning_rate)
     if verbose:
         print('training on', ctx)
@@ -257,7 +319,8 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
         update = lambda n: trainer.step(step_size)  # noqa: E731
     with run.handling_signals():
         return _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line,
-                           progress, history_file, plot_file, verbose, run, parallel)
+                           progress, history_file, plot_file, verbose, run, parallel,
+                           progress_every, (config or {}).get('model'))
 
 
 def train_ch3(net, train_iter, test_iter, loss, num_epochs, batch_size, params=None, lr=None,

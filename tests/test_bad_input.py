@@ -21,7 +21,7 @@ from gluon_notes.runner import train_model
     (['train', 'lenet', '--seed', '-1'], 'seed must be an integer in [0, 2**32) or None, got -1'),
     (['train', 'lenet', '--checkpoint-every', '-2', '--out', 'x'],
      'checkpoint every must be a positive integer, got -2'),
-    (['train', 'lenet', '--resume'], 'resume and checkpoint_every need out= (--out)'),
+    (['train', 'lenet', '--resume'], 'resume, checkpoint_every and checkpoint_minutes need out= (--out)'),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message, capsys):
     assert main(args) == 2
@@ -45,8 +45,8 @@ def test_train_model_bad_input(kwargs, error, message):
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(checkpoint_every=0, checkpoint_dir='x'), 'checkpoint_every must be a positive integer'),
-    (dict(checkpoint_every=3), 'checkpoint_every and resume need checkpoint_dir'),
-    (dict(resume=True), 'checkpoint_every and resume need checkpoint_dir'),
+    (dict(checkpoint_every=3), 'checkpoint_every, checkpoint_minutes and resume need checkpoint_dir'),
+    (dict(resume=True), 'checkpoint_every, checkpoint_minutes and resume need checkpoint_dir'),
     (dict(seed=-1), 'seed must be a non-negative integer or None, got -1'),
 ])
 def test_train_ch5_bad_checkpoint_options(kwargs, message):

@@ -120,6 +120,79 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_parameter
         json.loads(_manifest(out))['checkpoint']]
 
 
+def test_sigkill_with_checkpoints_by_the_clock_then_resume_gives_the_uninterrupted_parameters(
+        tmp_path):
+    """Checkpoints every 60 ms (--checkpoint-minutes 0.001) fall on whatever batch the clock says,
+    mid-epoch; killed after some of them, the resumed run still ends bit for bit as the
+    uninterrupted one."""
+    out, seed, kills = tmp_path / 'run', 13, 0
+    clock_run = [a for a in CLI_RUN if a not in ('--checkpoint-every', '4')]
+    positions = set()
+    for attempt in range(3):
+        before = _manifest(out)
+        proc = _start('train', 'lenet', *clock_run, '--checkpoint-minutes', '0.001', '--seed',
+                      str(seed), '--out', str(out), *(['--resume'] if attempt else []))
+        try:
+            if attempt < 2:
+                _wait_for_new_checkpoint(proc, out, before)
+                deadline = time.time() + 0.3 + 0.3 * attempt
+                while time.time() < deadline and proc.poll() is None:
+                    manifest = _manifest(out)
+                    if manifest:
+                        positions.add(json.loads(manifest)['batch'])
+                    time.sleep(0.005)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    kills += 1
+                    load_checkpoint(out)
+                    continue
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            break
+        finally:
+            _stop(proc)
+    assert kills >= 1
+    assert positions - {0}, 'no checkpoint fell mid-epoch: %s' % positions
+    _assert_same_params(_file_params(out / 'model.params'), _reference(seed))
+    assert [r['epoch'] for r in json.loads((out / 'history.json').read_text())] == [1, 2, 3]
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_clock_checkpoint_is_due_after_the_interval_at_a_batch_boundary(tmp_path):
+    clock = _Clock()
+    run = ckpt.TrainingRun(2, directory=tmp_path, minutes=2, clock=clock)
+    run._num_batches = 10
+    clock.now = 119.0
+    assert not run.end_batch()
+    clock.now = 120.0
+    assert run.end_batch()
+    run._last_write = clock.now  # as _write does
+    clock.now = 200.0
+    assert not run.end_batch()
+    run.batch = 9  # the epoch's last batch is left to the end-of-epoch checkpoint
+    clock.now = 1000.0
+    assert not run.end_batch()
+
+
+def test_clock_checkpoints_default_to_ten_minutes_with_a_directory_and_zero_turns_them_off(
+        tmp_path):
+    assert ckpt.TrainingRun(1, directory=tmp_path).minutes == ckpt.DEFAULT_CHECKPOINT_MINUTES == 10
+    assert ckpt.TrainingRun(1, directory=tmp_path, minutes=0).minutes is None
+    assert ckpt.TrainingRun(1).minutes is None
+    for bad in (-1, float('nan'), float('inf'), '5', True):
+        with pytest.raises(ValueError, match='checkpoint_minutes must be a finite number of '
+                                             'minutes > 0, got'):
+            ckpt.TrainingRun(1, directory=tmp_path, minutes=bad)
+
+
 def test_sigint_checkpoints_exits_130_and_resumes_exactly(tmp_path):
     out = tmp_path / 'run'
     proc = _start('train', 'lenet', *CLI_RUN, '--seed', '11', '--out', str(out))

@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 import gluon_notes as gn
 from gluon_notes.reproduce import plan_run
 
@@ -42,3 +44,41 @@ def test_unknown_model_fails_before_training(tmp_path):
                             timeout=120)
     assert result.returncode == 2 and "unknown model 'nope'" in result.stderr
     assert 'training on' not in result.stdout
+
+
+def test_full_plans_the_books_settings_whatever_the_device():
+    for name in ('alexnet', 'resnet18', 'lenet'):
+        spec = gn.get_spec(name)
+        assert plan_run(spec, quick=False, on_gpu=False, full=True) == (spec.num_epochs, None,
+                                                                         'full')
+
+
+def test_extra_seeds_record_the_spread_and_are_not_trained_twice(tmp_path):
+    out, runs = tmp_path / 'results', tmp_path / 'runs'
+    cmd = [sys.executable, '-m', 'gluon_notes.cli', 'reproduce', 'softmax_regression', '--quick',
+           '--out', str(out), '--runs', str(runs), '--seed', '3', '--extra-seeds', '4', '5']
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in runs.iterdir()) == [
+        'softmax_regression', 'softmax_regression-seed4', 'softmax_regression-seed5']
+    [row] = json.loads((out / 'results.json').read_text())['rows']
+    assert row['seed'] == 3 and [r['seed'] for r in row['seed_runs']] == [4, 5]
+    assert [r['epoch'] for r in row['history']] == [1]
+    accs = [row['test_acc']] + [r['test_acc'] for r in row['seed_runs']]
+    for seed, acc in zip((3, 4, 5), accs):  # each run's own final figure
+        name = 'softmax_regression' + ('' if seed == 3 else '-seed%d' % seed)
+        assert json.loads((runs / name / 'history.json').read_text())[-1]['test_acc'] == acc
+    cell = '3 seeds: %.3f ± %.3f (%.3f–%.3f)' % (np.mean(accs), np.std(accs), min(accs),
+                                                 max(accs))
+    assert cell in (out / 'RESULTS.md').read_text()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and 'epoch 1' not in again.stdout
+    assert again.stdout.count('already done (') == 1
+    assert again.stdout.count('seed 4 already done') == 1
+
+
+def test_quick_and_full_exclude_each_other(tmp_path):
+    result = subprocess.run([sys.executable, '-m', 'gluon_notes.cli', 'reproduce', '--quick',
+                             '--full', '--out', str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and 'not allowed with argument' in result.stderr
