@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: train test bench clean
+.PHONY: train test bench notebooks clean
 
 # MXNet computes on half the logical cores by default (it assumes hyper-threading): training and
 # the benchmark use all of them, unless OMP_NUM_THREADS is set already.
-train bench: export OMP_NUM_THREADS ?= $(shell nproc)
+train bench notebooks: export OMP_NUM_THREADS ?= $(shell nproc)
 
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# Executes every notebook at full settings and writes it back with its outputs (about an hour here).
+notebooks: $(STAMP)
+	$(BIN)/python -m gluon_notes.notebook notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_lenet_epoch.py

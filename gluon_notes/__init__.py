@@ -9,6 +9,7 @@ from .chapter3 import *  # noqa: F401,F403
 from .chapter5 import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .notebook import *  # noqa: F401,F403
+from .plotting import *  # noqa: F401,F403
 from .checkpoint import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
 
