@@ -88,22 +88,23 @@ def _wait_for_new_checkpoint(proc, out, before, timeout=90):
 # ---------------------------------------------------------------------------------------------
 # Killed processes
 
-@pytest.mark.parametrize('seed', [11, 12])
-def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_parameters(tmp_path, seed):
-    out, kills, rng = tmp_path / 'run', 0, random.Random(seed)
+def _kill_twice_then_finish(out, train_args, seed, pause):
+    """Run ``gluon-notes train`` into ``out``, SIGKILL it ``pause(attempt, proc)`` after each of
+    its first two new checkpoints, resume it each time, and let the third run finish; returns the
+    number of kills. Killed anywhere, even mid-write, the manifest names a complete checkpoint."""
+    kills = 0
     for attempt in range(3):
         before = _manifest(out)
-        proc = _start('train', 'lenet', *CLI_RUN, '--seed', str(seed), '--out', str(out),
+        proc = _start('train', 'lenet', *train_args, '--seed', str(seed), '--out', str(out),
                       *(['--resume'] if attempt else []))
         try:
             if attempt < 2:
                 _wait_for_new_checkpoint(proc, out, before)
-                time.sleep(rng.uniform(0.0, 1.2))
+                pause(attempt, proc)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(timeout=30)
                     kills += 1
-                    # Killed anywhere, even mid-write: the manifest names a complete checkpoint.
                     load_checkpoint(out)
                     continue
             _, err = proc.communicate(timeout=120)
@@ -111,6 +112,14 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_parameter
             break
         finally:
             _stop(proc)
+    return kills
+
+
+@pytest.mark.parametrize('seed', [11, 12])
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_parameters(tmp_path, seed):
+    out, rng = tmp_path / 'run', random.Random(seed)
+    kills = _kill_twice_then_finish(out, CLI_RUN, seed,
+                                    lambda attempt, proc: time.sleep(rng.uniform(0.0, 1.2)))
     assert kills >= 1
     _assert_same_params(_file_params(out / 'model.params'), _reference(seed))
     history = json.loads((out / 'history.json').read_text())
@@ -125,33 +134,18 @@ def test_sigkill_with_checkpoints_by_the_clock_then_resume_gives_the_uninterrupt
     """Checkpoints every 60 ms (--checkpoint-minutes 0.001) fall on whatever batch the clock says,
     mid-epoch; killed after some of them, the resumed run still ends bit for bit as the
     uninterrupted one."""
-    out, seed, kills = tmp_path / 'run', 13, 0
+    out, seed, positions = tmp_path / 'run', 13, set()
     clock_run = [a for a in CLI_RUN if a not in ('--checkpoint-every', '4')]
-    positions = set()
-    for attempt in range(3):
-        before = _manifest(out)
-        proc = _start('train', 'lenet', *clock_run, '--checkpoint-minutes', '0.001', '--seed',
-                      str(seed), '--out', str(out), *(['--resume'] if attempt else []))
-        try:
-            if attempt < 2:
-                _wait_for_new_checkpoint(proc, out, before)
-                deadline = time.time() + 0.3 + 0.3 * attempt
-                while time.time() < deadline and proc.poll() is None:
-                    manifest = _manifest(out)
-                    if manifest:
-                        positions.add(json.loads(manifest)['batch'])
-                    time.sleep(0.005)
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait(timeout=30)
-                    kills += 1
-                    load_checkpoint(out)
-                    continue
-            _, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
-            break
-        finally:
-            _stop(proc)
+
+    def watch(attempt, proc):  # the positions of the checkpoints written before the kill
+        deadline = time.time() + 0.3 + 0.3 * attempt
+        while time.time() < deadline and proc.poll() is None:
+            manifest = _manifest(out)
+            if manifest:
+                positions.add(json.loads(manifest)['batch'])
+            time.sleep(0.005)
+    kills = _kill_twice_then_finish(out, clock_run + ['--checkpoint-minutes', '0.001'], seed,
+                                    watch)
     assert kills >= 1
     assert positions - {0}, 'no checkpoint fell mid-epoch: %s' % positions
     _assert_same_params(_file_params(out / 'model.params'), _reference(seed))
