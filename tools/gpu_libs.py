@@ -276,8 +276,8 @@ class Resolution:
             return ('driver', self.system.get(name), False)
         return ('missing', self.system.get(name), False)
 
-    def _visit(self, elf, names, chain, preload_ok):
-        base = os.path.basename(elf.path)
+    def _visit(self, elf, names, chain, preload_ok, how='needed by'):
+        base = '%s %s' % (how, os.path.basename(elf.path))
         for name in names:
             if name in self._done:
                 continue
@@ -297,7 +297,7 @@ class Resolution:
             if pattern:
                 names = sorted(os.path.basename(p) for p in
                                glob.glob(os.path.join(os.path.dirname(path), pattern)))
-                self._visit(ELFFile(path), names, (), False)
+                self._visit(ELFFile(path), names, (), False, how='dlopen()ed by')
 
     @property
     def missing(self):
@@ -338,6 +338,9 @@ class _PreloadOnImport(importlib.abc.MetaPathFinder):
             return None
         if self in sys.meta_path:
             sys.meta_path.remove(self)
+        # mxnet-cu117 was compiled against cuDNN 8.5.0 and warns on every run that the pinned
+        # 8.9.6 differs; cuDNN 8 minor releases keep the ABI, so the mismatch is deliberate.
+        os.environ.setdefault('MXNET_CUDNN_LIB_CHECKING', '0')
         try:
             lib = find_libmxnet()
             dirs = wheel_lib_dirs()
@@ -350,10 +353,23 @@ class _PreloadOnImport(importlib.abc.MetaPathFinder):
                     print('gluon-notes: %s not found in the nvidia wheels (%s); run: python '
                           'tools/gpu_libs.py check' % (', '.join(missing), ', '.join(dirs)),
                           file=sys.stderr)
+                if any(n in DRIVER_LIBS for n in res.needed):
+                    _explain_missing_driver()
         except (OSError, ELFError) as e:
             # An import hook must never break the import: mxnet's own error will name the library.
             print('gluon-notes: could not preload the CUDA libraries: %s' % e, file=sys.stderr)
         return None
+
+
+def _explain_missing_driver():
+    # mxnet's own error would only say "libcuda.so.1: cannot open shared object file".
+    for name in DRIVER_LIBS:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            print('gluon-notes: %s is not on this machine: only the NVIDIA driver provides it, and '
+                  'a CUDA build of MXNet cannot be imported without it; without a GPU, use the '
+                  'CPU environment (.venv)' % name, file=sys.stderr)
 
 
 def install_import_hook():
@@ -420,7 +436,9 @@ def describe_archs(found):
 def check(lib, wheel_dirs, system, load=True, out=print):
     """Print where every library ``lib`` needs resolves; returns the exit status (0 or 1)."""
     res = Resolution(lib, wheel_dirs, system)
-    out('%s' % lib)
+    # libmxnet.so sits in site-packages/mxnet: wheel paths are shown relative to site-packages.
+    site = os.path.dirname(os.path.dirname(os.path.abspath(lib)))
+    out('%s (paths of wheel files relative to %s)' % (lib, site))
     if not res.cuda_build():
         out('error: this libmxnet.so needs no CUDA runtime: it is the CPU build (pip package '
             'mxnet); the GPU environment needs mxnet-cu117, see requirements-gpu.txt')
@@ -429,15 +447,17 @@ def check(lib, wheel_dirs, system, load=True, out=print):
     for name, by, kind, path in res.rows:
         if kind == 'driver':
             path = path or 'not on this machine: the NVIDIA driver provides it'
+        elif kind == 'wheel' and path.startswith(site + os.sep):
+            path = os.path.relpath(path, site)
         elif kind == 'missing':
             package = wheel_for(name)
             path = ('MISSING' + (' (install %s)' % package if package else '')
                     + (', a system copy at %s would not be used' % path if path else ''))
-        out('  %-*s  %-7s %s  (needed by %s)' % (width, name, kind, path, by))
+        out('  %-*s  %-7s %s  (%s)' % (width, name, kind, path, by))
     missing = res.missing
     if missing:
         out('error: %d missing: %s' % (len(missing), ', '.join(
-            '%s (needed by %s)' % (n, by) for n, by, _ in missing)))
+            '%s (%s)' % (n, by) for n, by, _ in missing)))
         return 1
     if load:
         try:
@@ -468,6 +488,8 @@ def main(argv=None):
     p = sub.add_parser('archs', help='GPU architectures with SASS / PTX in a library')
     p.add_argument('lib', nargs='?', help='default: the installed libmxnet.so')
     args = parser.parse_args(argv)
+    # The hook (installed in this Python or not) must not preload while the check looks for mxnet.
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_PreloadOnImport']
     if args.command == 'install-hook':
         for path in install_hook_files(args.site_packages):
             print('wrote', path)
