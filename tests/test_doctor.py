@@ -1,4 +1,4 @@
-"""gluon-notes doctor: every item on this (CPU) machine, failing items reported, never a traceback."""
+"""gluon-notes doctor: every item on this (CPU) machine; failing items reported, no traceback."""
 import platform
 import shutil
 import subprocess

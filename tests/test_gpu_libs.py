@@ -172,14 +172,13 @@ def test_the_hook_lets_plain_python_import_mxnet(fake_site, tmp_path):
     installed = subprocess.run([str(python), str(ROOT / 'tools' / 'gpu_libs.py'), 'install-hook'],
                                capture_output=True, text=True, check=True)
     assert (packages / 'gluon_notes_cuda_preload.pth').is_file(), installed.stdout
-    result = python_c('import mxnet, gluon_notes_cuda_preload as h; '
-                      'print([os.path.basename(p) for p in h.PRELOADED])'.replace(
-                          'import mxnet', 'import os, mxnet'))
+    result = python_c('import os, mxnet, gluon_notes_cuda_preload as h; '
+                      'print([os.path.basename(p) for p in h.PRELOADED])')
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['libcudart.so.11.0', 'libcublasLt.so.11', 'libcublas.so.11']"
     # Until something imports mxnet, the hook loads nothing.
-    idle = python_c('import gluon_notes_cuda_preload as h, sys; '
-                    'print(h.PRELOADED, "mxnet" in sys.modules, "cublas" in open("/proc/self/maps").read())')
+    idle = python_c('import gluon_notes_cuda_preload as h, sys; print(h.PRELOADED, '
+                    '"mxnet" in sys.modules, "cublas" in open("/proc/self/maps").read())')
     assert idle.stdout.strip() == '[] False False'
     off = python_c('import mxnet', GLUON_NOTES_CUDA_PRELOAD='0')
     assert off.returncode != 0 and 'libcudart.so.11.0' in off.stderr

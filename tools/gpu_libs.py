@@ -452,7 +452,7 @@ def check(lib, wheel_dirs, system, load=True, out=print):
         elif kind == 'missing':
             package = wheel_for(name)
             path = ('MISSING' + (' (install %s)' % package if package else '')
-                    + (', a system copy at %s would not be used' % path if path else ''))
+                    + ('; the loader would take the system\'s %s instead' % path if path else ''))
         out('  %-*s  %-7s %s  (%s)' % (width, name, kind, path, by))
     missing = res.missing
     if missing:
