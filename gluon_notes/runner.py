@@ -36,7 +36,8 @@ def parse_ctx(text, notice=print):
     if text == 'auto':
         count, why = gpu_count()
         if count == 0:
-            notice('no GPU visible to MXNet%s; training on cpu(0)' % (' (%s)' % why if why else ''))
+            notice('MXNet cannot use the GPUs (%s); training on cpu(0)' % why if why
+                   else 'no GPU visible to MXNet; training on cpu(0)')
             return mx.cpu()
         reason = probe(mx.gpu(0))
         if reason is not None:

@@ -59,6 +59,10 @@ def test_try_gpu_when_counting_fails(monkeypatch, capsys):
     assert gn.try_gpu() == mx.cpu()
     err = capsys.readouterr().err
     assert 'MXNet cannot use the GPUs (CUDA: CUDA driver version is insufficient)' in err
+    notices = []
+    assert runner.parse_ctx('auto', notice=notices.append) == mx.cpu()
+    assert notices == ['MXNet cannot use the GPUs (CUDA: CUDA driver version is insufficient); '
+                       'training on cpu(0)']
     monkeypatch.setattr(runner, '_cuda_build', lambda: True)
     with pytest.raises(ValueError, match='cannot use the GPUs: CUDA: CUDA driver version'):
         runner.parse_ctx('gpu')
