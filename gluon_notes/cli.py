@@ -92,12 +92,25 @@ def _cmd_reproduce(args):
     return 0
 
 
+def _add_doctor(sub):
+    p = sub.add_parser('doctor', help='what this machine can do: Python, MXNet and its features, '
+                                      'GPUs, OpenMP threads, data, a timed convolution')
+    p.add_argument('--data-root', default=None, metavar='DIR',
+                   help='the Fashion-MNIST directory to verify (default: the one training uses)')
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_doctor(args):
+    from .doctor import doctor
+    return doctor(root=args.data_root)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='gluon-notes', description='The networks of chapters 3 and 5 of the d2l notes.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
-    for add in (_add_list, _add_summary, _add_train, _add_reproduce, _add_launch):
+    for add in (_add_list, _add_summary, _add_train, _add_reproduce, _add_launch, _add_doctor):
         add(sub)
     return parser
 

@@ -13,7 +13,7 @@ from .data import load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
 from .registry import get_spec
-from .train import as_ctx_list, save_json, train_ch5, try_gpu
+from .train import as_ctx_list, gpu_count, probe, save_json, train_ch5, try_gpu
 
 __all__ = ['parse_ctx', 'make_initializer', 'train_model', 'RUN_FILES']
 
@@ -26,16 +26,24 @@ def _cuda_build():
 
 
 def parse_ctx(text, notice=print):
-    """Contexts from a string: ``auto`` (a GPU if one is visible, else the CPU with a notice),
-    ``cpu``, ``gpu``, ``gpu:0,1``, ``cpu:0,1``. Returns a context or a list of them."""
+    """Contexts from a string: ``auto`` (a GPU if one is usable, else the CPU with a one-line
+    ``notice`` that quotes MXNet's reason when a GPU failed), ``cpu``, ``gpu``, ``gpu:0,1``,
+    ``cpu:0,1``. Returns a context or a list of them. A GPU that MXNet reports but whose first
+    operation fails is a ValueError quoting MXNet's reason."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError('context %r not understood; accepted: %s' % (text, CTX_FORMS))
     text = text.strip().lower()
     if text == 'auto':
-        ctx = try_gpu()
-        if ctx.device_type == 'cpu':
-            notice('no GPU visible to MXNet; training on cpu(0)')
-        return ctx
+        count, why = gpu_count()
+        if count == 0:
+            notice('MXNet cannot use the GPUs (%s); training on cpu(0)' % why if why
+                   else 'no GPU visible to MXNet; training on cpu(0)')
+            return mx.cpu()
+        reason = probe(mx.gpu(0))
+        if reason is not None:
+            notice('gpu(0) failed its first operation (%s); training on cpu(0)' % reason)
+            return mx.cpu()
+        return mx.gpu(0)
     kind, _, ids = text.partition(':')
     if kind not in ('cpu', 'gpu'):
         raise ValueError('context %r not understood; accepted: %s' % (text, CTX_FORMS))
@@ -48,12 +56,20 @@ def parse_ctx(text, notice=print):
         raise ValueError('context %r: device ids must be distinct non-negative integers' % text)
     if kind == 'gpu':
         if not _cuda_build():
-            raise ValueError('context %r: this mxnet build has no CUDA; install the CUDA wheel '
-                             'matching your driver, e.g. pip uninstall -y mxnet && pip install '
-                             'mxnet-cu112==1.9.1' % text)
-        visible = mx.context.num_gpus()
+            raise ValueError('context %r: this mxnet build has no CUDA; "make gpu" builds the '
+                             'GPU environment .venv-gpu with mxnet-cu117 and the CUDA libraries '
+                             '(README, "Using a GPU")' % text)
+        visible, why = gpu_count()
+        if why:
+            raise ValueError('context %r: MXNet cannot use the GPUs: %s' % (text, why))
         if max(numbers) >= visible:
             raise ValueError('context %r: only %d GPU(s) visible to MXNet' % (text, visible))
+        for i in numbers:
+            reason = probe(mx.gpu(i))
+            if reason is not None:
+                raise ValueError('context %r: gpu(%d) failed its first operation: %s; run '
+                                 '"gluon-notes doctor", or train with --ctx cpu'
+                                 % (text, i, reason))
     ctxs = [mx.Context(kind, i) for i in numbers]
     return ctxs[0] if len(ctxs) == 1 else ctxs
 

@@ -21,28 +21,75 @@ __all__ = ['try_gpu', 'try_all_gpus', 'Accumulator', 'evaluate_accuracy', 'train
 _LAG = 2
 
 
-def try_gpu():
-    """``mx.gpu()`` if a GPU is usable, else ``mx.cpu()``."""
-    if mx.context.num_gpus() == 0:  # skips MXNet's "GPU support is disabled" log line
-        return mx.cpu()
+def mxnet_reason(error):
+    """The one line of an MXNetError that says what went wrong, without MXNet's traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith('MXNetError:'):
+            return line[len('MXNetError:'):].strip()
+    return lines[-1] if lines else type(error).__name__
+
+
+def gpu_count():
+    """``(number of GPUs MXNet reports, None)``, or ``(0, MXNet's reason)`` when counting them
+    failed (a CUDA build with a driver that is missing or too old raises there)."""
     try:
-        ctx = mx.gpu()
+        return mx.context.num_gpus(), None
+    except mx.base.MXNetError as e:
+        return 0, mxnet_reason(e)
+
+
+def probe(ctx):
+    """None when a first operation on ``ctx`` works, else MXNet's reason: a missing library, no
+    kernel image for the GPU's architecture, out of memory..."""
+    try:
         nd.zeros((1,), ctx=ctx).wait_to_read()
-    except mx.base.MXNetError:
-        ctx = mx.cpu()
-    return ctx
+    except mx.base.MXNetError as e:
+        return mxnet_reason(e)
+    return None
+
+
+_NOTIFIED = set()
+
+
+def _notify(message):
+    """A one-line notice on stderr, once per process: try_gpu() is called in loops and cells."""
+    if message not in _NOTIFIED:
+        _NOTIFIED.add(message)
+        print('gluon-notes: ' + message, file=sys.stderr)
+
+
+def try_gpu():
+    """``mx.gpu()`` if a GPU is usable, else ``mx.cpu()``. When MXNet reports a GPU whose first
+    operation fails, says so once on stderr, quoting MXNet's reason."""
+    count, why = gpu_count()
+    if count == 0:  # skips MXNet's "GPU support is disabled" log line
+        if why:
+            _notify('MXNet cannot use the GPUs (%s); using cpu(0)' % why)
+        return mx.cpu()
+    reason = probe(mx.gpu())
+    if reason is None:
+        return mx.gpu()
+    _notify('gpu(0) failed its first operation, using cpu(0) instead: %s' % reason)
+    return mx.cpu()
 
 
 def try_all_gpus():
-    """Every usable GPU, or ``[mx.cpu()]`` when there is none."""
-    ctxes = []
-    for i in range(mx.context.num_gpus()):
-        try:
-            ctx = mx.gpu(i)
-            nd.zeros((1,), ctx=ctx).wait_to_read()
-            ctxes.append(ctx)
-        except mx.base.MXNetError:
-            break
+    """Every usable GPU, or ``[mx.cpu()]`` when there is none. GPUs whose first operation fails
+    are skipped, with a notice naming them and MXNet's reason."""
+    count, why = gpu_count()
+    ctxes, skipped = [], []
+    for i in range(count):
+        reason = probe(mx.gpu(i))
+        if reason is None:
+            ctxes.append(mx.gpu(i))
+        else:
+            skipped.append('gpu(%d): %s' % (i, reason))
+    if why:
+        _notify('MXNet cannot use the GPUs (%s); using cpu(0)' % why)
+    elif skipped:
+        _notify('skipped %s; using %s' % ('; '.join(skipped),
+                                          ', '.join(str(c) for c in ctxes) or 'cpu(0)'))
     return ctxes or [mx.cpu()]
 
 
