@@ -191,7 +191,8 @@ def check_hosts(hosts, ssh, python, directory, data_root=None, timeout=60.0):
     prefix = remote.PROBLEM_PREFIX
     q = shlex.quote
     script = ('s=0; d=%s; cd %s 2>/dev/null || { echo %s; s=3; d=-; }; '
-              'if [ -x %s ]; then %s -c %s check %s %s "$d" || s=3; else echo %s; s=3; fi; '
+              'if command -v %s >/dev/null; then %s -c %s check %s %s "$d" || s=3; '
+              'else echo %s; s=3; fi; '
               'exit $s' % (
                   q(data_root or ''), q(directory),
                   q(prefix + 'directory %s not found (set --remote-dir)' % directory),
@@ -225,7 +226,10 @@ def check_hosts(hosts, ssh, python, directory, data_root=None, timeout=60.0):
     finally:
         for check in checks.values():
             if check.poll() is None:
-                os.killpg(check.pid, signal.SIGKILL)
+                try:
+                    os.killpg(check.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             check.wait()
     return problems
 

@@ -176,6 +176,14 @@ def test_distributed_settings_are_checked(monkeypatch):
     (['launch', '-n', '0', '--', 'train', 'lenet'], 'workers must be a positive integer'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--out', 'x', '--checkpoint-every', '5'],
      'not supported by launch'),
+    (['launch', '-n', '2', '--port', '0', '--', 'train', 'lenet'],
+     'port must be a positive integer, got 0'),
+    (['launch', '-n', '2', '-s', '1', '--port', '65533', '--', 'train', 'lenet'],
+     'port 65533 leaves no room for the 3 ports after it (at most 65532)'),
+    (['launch', '-n', '2', '--remote-dir', 'x', '--ssh-option', 'Port=2', '--', 'train', 'lenet'],
+     '--remote-dir, --ssh-option: only with --hosts'),
+    (['launch', '-n', '2', '--hosts', '/nonexistent/hosts', '--', 'train', 'lenet'],
+     'hosts file /nonexistent/hosts: No such file or directory'),
 ])
 def test_launch_refuses_bad_jobs_before_starting_anything(args, message, capsys):
     assert main(args) == 2

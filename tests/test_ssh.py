@@ -169,11 +169,13 @@ def test_remote_command_runs_the_worker_with_its_environment(ssh_connection, nod
     assert child_env.get('DMLC_NODE_HOST') == node_host
 
 
-def _watch(tmp_path, child_code, grace=1.0):
-    """``gluon_notes/remote.py run GRACE -- python -c CHILD_CODE`` with a pipe as its input; the
-    child writes its pid to a file; returns (watcher, child pid)."""
+def _watch(tmp_path, prelude='pass', grace=1.0):
+    """``gluon_notes/remote.py run GRACE -- python -c CODE`` with a pipe as its input, where the
+    child runs ``prelude``, writes its pid to a file, and sleeps; returns (watcher, child pid)
+    once the pid is written."""
     pid_file = tmp_path / ('child-%s' % uuid.uuid4().hex)
-    code = 'import os; open(%r, "w").write(str(os.getpid())); %s' % (str(pid_file), child_code)
+    code = '%s; import os, time; open(%r, "w").write(str(os.getpid())); time.sleep(120)' % (
+        prelude, str(pid_file))
     watcher = subprocess.Popen([sys.executable, remote.__file__, 'run', str(grace), '--',
                                 sys.executable, '-c', code], stdin=subprocess.PIPE)
     assert _wait_for(lambda: pid_file.exists() and pid_file.read_text(), 30)
@@ -192,13 +194,12 @@ def _status_letter(pid):
         return None
 
 
-SLEEPER = 'import time; time.sleep(120)'
-STUBBORN = 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)'
+STUBBORN = 'import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)'
 
 
 def test_watcher_stops_the_worker_when_its_input_ends(tmp_path):
     """The end of the input is all a command without a terminal learns when its ssh client dies."""
-    watcher, child = _watch(tmp_path, SLEEPER)
+    watcher, child = _watch(tmp_path)
     try:
         watcher.stdin.close()
         assert watcher.wait(timeout=30) == 128 + signal.SIGTERM
@@ -222,8 +223,7 @@ def test_watcher_kills_a_worker_that_ignores_sigterm(tmp_path):
 @pytest.mark.parametrize('line, signum', [(b'INT\n', signal.SIGINT), (b'TERM\n', signal.SIGTERM)])
 def test_watcher_passes_signals_on(line, signum, tmp_path):
     """A line of input is a signal for the worker; the worker's status comes back."""
-    code = ('import signal, sys, time; '
-            'signal.signal(%d, lambda s, f: sys.exit(40 + s)); time.sleep(120)' % signum)
+    code = 'import signal, sys; signal.signal(%d, lambda s, f: sys.exit(40 + s))' % signum
     watcher, child = _watch(tmp_path, code)
     try:
         watcher.stdin.write(line)
@@ -238,7 +238,7 @@ def test_watcher_passes_signals_on(line, signum, tmp_path):
 def test_worker_dies_with_its_watcher(tmp_path):
     if not sys.platform.startswith('linux'):
         pytest.skip('the worker follows a killed watcher through Linux prctl(PR_SET_PDEATHSIG)')
-    watcher, child = _watch(tmp_path, SLEEPER)
+    watcher, child = _watch(tmp_path)
     try:
         watcher.kill()
         watcher.wait()
@@ -247,25 +247,16 @@ def test_worker_dies_with_its_watcher(tmp_path):
         watcher.stdin.close()
 
 
+def test_a_missing_ssh_config_is_refused_before_anything(tmp_path, capsys):
+    from gluon_notes.cli import main
+    hosts = tmp_path / 'hosts'
+    hosts.write_text('node1\n')
+    assert main(['launch', '-n', '2', '--hosts', str(hosts), '--ssh-config', '/nonexistent/cfg',
+                 '--', 'train', 'lenet']) == 2
+    assert 'ssh config /nonexistent/cfg: no such file' in capsys.readouterr().err
+
+
 # --- a private sshd ----------------------------------------------------------------------------
-
-def _free_port_on(addresses):
-    """A port free on every address of ``addresses`` and refused on REFUSING."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind((addresses[0], 0))
-            port = s.getsockname()[1]
-        try:
-            for address in addresses:
-                with socket.socket() as s:
-                    s.bind((address, port))
-        except OSError:
-            continue
-        with socket.socket() as s:
-            if s.connect_ex((REFUSING, port)) != 0:
-                return port
-    raise RuntimeError('no free port on %s' % (addresses,))
-
 
 def _free_ports(addresses, count):
     """A port P such that P .. P + count - 1 are free on every address of ``addresses``."""
@@ -323,7 +314,7 @@ def sshd(tmp_path_factory):
     host_key = _keygen(d / 'host_key')
     user_key = _keygen(d / 'user_key')
     (d / 'authorized_keys').write_text(' '.join(user_key) + '\n')
-    port = _free_port_on(HOSTS)
+    port = _free_ports(HOSTS + (REFUSING,), 1)  # free on REFUSING: connections are refused
     (d / 'sshd_config').write_text('\n'.join(
         ['Port %d' % port] + ['ListenAddress %s' % h for h in HOSTS] + [
             'HostKey %s' % (d / 'host_key'),
@@ -353,6 +344,7 @@ def sshd(tmp_path_factory):
         '  LogLevel ERROR',
         '  ConnectTimeout 20',
         '']))
+    # Started from here, sshd and the workers it starts keep the test's niceness.
     proc, log = _start_sshd(sshd, d, port)
     try:
         if proc.wait(timeout=2) is not None:
@@ -365,9 +357,12 @@ def sshd(tmp_path_factory):
         pass  # still running: listening
 
     def answers():
-        return all(subprocess.run(['ssh', '-F', str(config), '-o', 'BatchMode=yes', h, 'true'],
-                                  stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=30).returncode == 0 for h in HOSTS)
+        try:
+            return all(subprocess.run(['ssh', '-F', str(config), '-o', 'BatchMode=yes', h, 'true'],
+                                      stdin=subprocess.DEVNULL, capture_output=True,
+                                      timeout=30).returncode == 0 for h in HOSTS)
+        except subprocess.TimeoutExpired:
+            return False
     try:
         if not _wait_for(lambda: proc.poll() is not None or answers(), 20, step=0.5) \
                 or proc.poll() is not None:
