@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from .launch import add_parser as _add_launch, worker_exits
+from .train_options import add_checkpoint_minutes, add_train_arguments
 
 __all__ = ['main', 'build_parser', 'layer_trace']
 
@@ -20,45 +21,9 @@ def _add_summary(sub):
     p.set_defaults(func=_cmd_summary)
 
 
-def _add_checkpoint_minutes(p):
-    p.add_argument('--checkpoint-minutes', type=float, default=None, metavar='M',
-                   help='with an output directory, also checkpoint at the first batch boundary '
-                        'M minutes after the last checkpoint (default 10; 0: off)')
-
-
 def _add_train(sub):
     p = sub.add_parser('train', help='train a model; defaults are the book\'s settings')
-    p.add_argument('model')
-    p.add_argument('--epochs', type=int, default=None)
-    p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--batch-size', type=int, default=None)
-    p.add_argument('--resize', type=int, default=None)
-    p.add_argument('--ctx', default='auto', help='auto, cpu, gpu, gpu:0,1 or cpu:0,1')
-    p.add_argument('--subset', type=int, default=None,
-                   help='keep the first N examples of each split')
-    p.add_argument('--seed', type=int, default=None,
-                   help='seed every RNG; mx.random is reseeded every batch, so --resume is exact')
-    p.add_argument('--out', default=None,
-                   help='directory for config.json, history.json, curves.png, model.params and '
-                        'the checkpoint')
-    p.add_argument('--overwrite', action='store_true',
-                   help='allow --out to replace a run already there')
-    p.add_argument('--resume', action='store_true',
-                   help='continue the run in --out from its last checkpoint (options left out '
-                        'are the checkpoint\'s)')
-    p.add_argument('--checkpoint-every', type=int, default=None, metavar='N',
-                   help='with --out, also checkpoint every N batches (always: every epoch)')
-    _add_checkpoint_minutes(p)
-    p.add_argument('--progress-every', type=float, default=60.0, metavar='S',
-                   help='without a terminal, print a progress line every S seconds (default 60; '
-                        '0: never)')
-    p.add_argument('--data-root', default=None, metavar='DIR',
-                   help='directory of the four Fashion-MNIST .gz files (default: bundled copy)')
-    p.add_argument('--no-hybridize', dest='hybridize', action='store_false')
-    p.add_argument('--kvstore', default=None,
-                   choices=('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async'),
-                   help='how gradients are summed: device or local over --ctx devices (default), '
-                        'dist_* over the workers of "gluon-notes launch" (default there: dist_sync)')
+    add_train_arguments(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -79,7 +44,7 @@ def _add_reproduce(sub):
     p.add_argument('--seed', type=int, default=0, help='the seed of each row\'s run (default 0)')
     p.add_argument('--extra-seeds', type=int, nargs='+', default=None, metavar='SEED',
                    help='train each model again with these seeds; the table shows the spread')
-    _add_checkpoint_minutes(p)
+    add_checkpoint_minutes(p)
     p.set_defaults(func=_cmd_reproduce)
 
 

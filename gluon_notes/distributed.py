@@ -265,13 +265,16 @@ def parameter_checksum(arrays):
 
 def write_worker_report(directory, net, train_iter, kv=None):
     """Write ``directory/worker-RANK.json``: rank, number of workers, kvstore, the positions of the
-    training examples this worker read, and ``parameter_checksum(net)``."""
+    training examples this worker read, ``parameter_checksum(net)``, and where the worker ran:
+    ``SSH_CONNECTION`` (set by sshd for a worker started over ssh) and ``DMLC_NODE_HOST``."""
     rank, num_workers = worker_rank(kv)
     indices = train_iter.example_indices() if hasattr(train_iter, 'example_indices') else None
     report = dict(rank=rank, num_workers=num_workers,
                   kvstore=kv if isinstance(kv, str) or kv is None else kv.type,
                   train_indices=None if indices is None else [int(i) for i in indices],
-                  parameter_sha256=parameter_checksum(net))
+                  parameter_sha256=parameter_checksum(net),
+                  ssh_connection=os.environ.get('SSH_CONNECTION'),
+                  node_host=os.environ.get('DMLC_NODE_HOST'))
     path = Path(directory) / ('worker-%d.json' % rank)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report) + '\n')

@@ -2,7 +2,6 @@
 jobs (scheduler, server, workers on 127.0.0.1) with MXNet's distributed KVStore."""
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from mxnet import autograd, gluon, init, nd
 from mxnet.gluon import loss as gloss, utils as gutils
 
 import gluon_notes as gn
-from gluon_notes import launch as gl
 from gluon_notes.cli import main
 
 CTXS = [mx.cpu(0), mx.cpu(1)]
@@ -178,26 +176,18 @@ def test_distributed_settings_are_checked(monkeypatch):
     (['launch', '-n', '0', '--', 'train', 'lenet'], 'workers must be a positive integer'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--out', 'x', '--checkpoint-every', '5'],
      'not supported by launch'),
+    (['launch', '-n', '2', '--port', '0', '--', 'train', 'lenet'],
+     'port must be a positive integer, got 0'),
+    (['launch', '-n', '2', '-s', '1', '--port', '65533', '--', 'train', 'lenet'],
+     'port 65533 leaves no room for the 3 ports after it (at most 65532)'),
+    (['launch', '-n', '2', '--remote-dir', 'x', '--ssh-option', 'Port=2', '--', 'train', 'lenet'],
+     '--remote-dir, --ssh-option: only with --hosts'),
+    (['launch', '-n', '2', '--hosts', '/nonexistent/hosts', '--', 'train', 'lenet'],
+     'hosts file /nonexistent/hosts: No such file or directory'),
 ])
 def test_launch_refuses_bad_jobs_before_starting_anything(args, message, capsys):
     assert main(args) == 2
     assert message in capsys.readouterr().err
-
-
-def test_remote_workers_get_their_environment_over_ssh(monkeypatch):
-    """(ssh itself cannot run here.) The remote shell must receive the DMLC_* variables and the
-    command intact, whatever characters they contain."""
-    monkeypatch.setenv('GLUON_NOTES_WORKER_REPORT', '/tmp/a b')
-    argv = ['/opt/py thon', '-m', 'gluon_notes.cli', 'train', 'lenet', '--out', "it's"]
-    env = gl.role_env('worker', '10.0.0.1', 9091, 2, 1)
-    ssh = gl._ssh_argv('user@node1', argv, env)
-    assert ssh[:4] == ['ssh', '-o', 'BatchMode=yes', 'user@node1']
-    words = shlex.split(ssh[4])
-    assert words[:4] == ['cd', os.getcwd(), '&&', 'exec']
-    assert words[-len(argv):] == argv
-    assigned = dict(w.split('=', 1) for w in words[5:-len(argv)])
-    assert assigned == dict(env, GLUON_NOTES_WORKER_REPORT='/tmp/a b')
-    assert assigned['DMLC_ROLE'] == 'worker' and 'DMLC_NODE_HOST' not in assigned
 
 
 # --- gluon-notes launch: real jobs on 127.0.0.1 ----------------------------------------------
