@@ -205,11 +205,9 @@ def launch(command, num_workers, num_servers=None, *, hosts=None, root_uri=None,
     the hosts after a failed job. Local workers get ``OMP_NUM_THREADS`` = cores / workers unless it
     is set. ``grace`` is how long processes get to exit before they are killed.
     """
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise ValueError('workers must be a positive integer, got %r' % (num_workers,))
-    num_servers = num_workers if num_servers is None else num_servers
-    if isinstance(num_servers, bool) or not isinstance(num_servers, int) or num_servers < 1:
-        raise ValueError('servers must be a positive integer, got %r' % (num_servers,))
+    from .checks import integer
+    num_workers = integer('num_workers', num_workers, optional=False)
+    num_servers = integer('num_servers', num_servers) or num_workers
     command = check_train_command(command, num_workers)
     python = python or sys.executable
     if root_uri is None:
