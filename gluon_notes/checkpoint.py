@@ -148,10 +148,11 @@ def _fault(e, path, directory, action):
     cause = _CAUSES.get(code) or (e.strerror or str(e)).lower()
     blocked = (_not_a_directory(directory)
                if code in (errno.ENOENT, errno.ENOTDIR, errno.EEXIST) else None)
+    existing = next((p for p in [directory] + list(directory.parents) if p.is_dir()), directory)
     if code in (errno.ENOSPC, _EDQUOT):
-        advice = 'free space on the file system holding %s, %s' % (directory, _ELSEWHERE)
+        advice = 'free space on the file system holding %s, %s' % (existing, _ELSEWHERE)
     elif code in (errno.EACCES, errno.EPERM):
-        advice = 'make %s writable for this user, %s' % (directory, _ELSEWHERE)
+        advice = 'make %s writable for this user, %s' % (existing, _ELSEWHERE)
     elif code == errno.EROFS:
         advice = 'remount that file system read-write, %s' % _ELSEWHERE
     elif code == errno.EIO:
@@ -504,11 +505,6 @@ def _rng_from_json(state):
     return kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss
 
 
-def checkpoint_minutes(value):
-    """The ``checkpoint_minutes`` setting checked: None (the default), 0 (off) or minutes > 0."""
-    return checks.number('checkpoint_minutes', value, inclusive=True, unit='minutes', zero='off')
-
-
 def _differences(saved, current):
     keys = sorted((set(saved) | set(current)) - set(RESUMABLE_CHANGES))
     return ['%s (checkpoint %r, now %r)' % (k, saved.get(k), current.get(k))
@@ -536,7 +532,7 @@ class TrainingRun:
         self.net, self.trainer = net, trainer
         self.seed, self.lr = checks.seed(seed), lr
         self.every = checks.integer('checkpoint_every', every)
-        minutes = checkpoint_minutes(minutes)
+        minutes = checks.checkpoint_minutes(minutes)
         if minutes is None and directory is not None:
             minutes = DEFAULT_CHECKPOINT_MINUTES
         self.minutes = minutes or None

@@ -8,7 +8,7 @@ same names with dashes.
 import math
 import numbers
 
-__all__ = ['integer', 'number', 'seed', 'seeds', 'SEED_RANGE']
+__all__ = ['integer', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'SEED_RANGE']
 
 SEED_RANGE = '[0, 2**32)'  # what numpy's RandomState and mx.random.seed accept
 
@@ -55,6 +55,11 @@ def seed(value, name='seed', *, optional=True):
     if not _is_integer(value) or not 0 <= value < 2 ** 32:
         raise ValueError('%s must be an integer in %s, got %r' % (name, SEED_RANGE, value))
     return int(value)
+
+
+def checkpoint_minutes(value):
+    """The ``checkpoint_minutes`` setting: None (the default), 0 (off) or minutes > 0."""
+    return number('checkpoint_minutes', value, inclusive=True, unit='minutes', zero='off')
 
 
 def seeds(values, name='extra_seeds'):

@@ -26,8 +26,8 @@ import mxnet as mx
 import numpy as np
 
 from . import checks
-from .checkpoint import (checkpoint_minutes as check_minutes, has_checkpoint, make_directory,
-                         write_atomically, write_files_atomically)
+from .checkpoint import (has_checkpoint, make_directory, write_atomically,
+                         write_files_atomically)
 from .registry import get_spec, list_models
 from .runner import train_model
 from .train import as_ctx_list, history_png
@@ -191,7 +191,7 @@ def reproduce(models=None, *, quick=False, full=False, ctx=None, out='results', 
     specs = [get_spec(n) for n in names]  # unknown names fail before any training
     seed = checks.seed(seed, optional=False)
     extra_seeds = [s for s in checks.seeds(extra_seeds) if s != seed]
-    checkpoint_minutes = check_minutes(checkpoint_minutes)
+    checkpoint_minutes = checks.checkpoint_minutes(checkpoint_minutes)
     if quick and full:
         raise ValueError('quick and full exclude each other: choose one')
     ctx = ctx if ctx is not None else mx.cpu()

@@ -9,8 +9,8 @@ import numpy as np
 from mxnet import init as minit
 
 from . import checks
-from .checkpoint import (MANIFEST, checkpoint_minutes as check_minutes, make_directory,
-                         remove_checkpoint, reporting_faults, resume_settings, save_parameters)
+from .checkpoint import (MANIFEST, make_directory, remove_checkpoint, reporting_faults,
+                         resume_settings, save_parameters)
 from .data import MAX_RESIZE, load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
@@ -99,7 +99,7 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
                     resize=checks.integer('resize', resize, high=MAX_RESIZE),
                     subset=checks.integer('subset', subset), seed=checks.seed(seed))
     checkpoint_every = checks.integer('checkpoint_every', checkpoint_every)
-    checkpoint_minutes = check_minutes(checkpoint_minutes)
+    checkpoint_minutes = checks.checkpoint_minutes(checkpoint_minutes)
     progress_every = checks.number('progress_every', progress_every, inclusive=True,
                                    unit='seconds', zero='never')
     if (resume or checkpoint_every or checkpoint_minutes) and out is None:

@@ -262,7 +262,9 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
     ``checkpoint_minutes`` (default 10; 0 turns the clock off) at a batch boundary, and SIGINT/SIGTERM
     checkpoint at the next batch then raise ``TrainingInterrupted``; ``resume=True`` continues
     from it, refusing a checkpoint of another network or of other settings (``config``, extra
-    JSON-able settings, is compared too). ``seed`` reseeds ``mx.random`` before every batch from
+    JSON-able settings, is compared too). A file-system fault while writing the run's files raises
+    ``RunFilesError`` (an OSError): one line naming the path, the cause, what to do and the
+    checkpoint still intact. ``seed`` reseeds ``mx.random`` before every batch from
     (seed, epoch, batch), so that a resumed run ends with the parameters of an uninterrupted one.
     See ``gluon_notes.checkpoint``.
 

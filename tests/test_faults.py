@@ -28,7 +28,7 @@ import pytest
 from mxnet import nd
 
 from gluon_notes.checkpoint import describe_position
-from gluon_notes.cli import EXIT_FILE_FAULT
+from gluon_notes.cli import EXIT_FILE_FAULT, main
 from gluon_notes.runner import train_model
 
 DRIVER = Path(__file__).with_name('fault_driver.py')
@@ -254,3 +254,25 @@ def test_reproduce_keeps_results_consistent_on_a_full_disk(tmp_path):
     # A row appears with its run's publication and not before.
     published = [r['faulted']['json_rows'] for r in report]
     assert published == [[]] * 6 + [['softmax_regression']] * 6
+
+
+@pytest.mark.parametrize('command', [['train', 'lenet', '--ctx', 'cpu'],
+                                     ['reproduce', 'lenet', '--quick']])
+@pytest.mark.parametrize('below', [False, True])
+def test_out_naming_a_file_is_one_line_exit_4_before_any_work(tmp_path, capsys, command, below):
+    """The issue's third case: --out naming a file (or a path below one) said only
+    '[Errno 17] File exists'."""
+    blocker = tmp_path / 'notes.txt'
+    blocker.write_text('mine\n')
+    out = blocker / 'run' if below else blocker
+    assert main(command + ['--out', str(out)]) == EXIT_FILE_FAULT
+    captured = capsys.readouterr()
+    expected = ('gluon-notes: error: cannot create the directory %s: %s is a file, not a '
+                'directory (%s); remove or rename that file, or choose another output directory'
+                % (out, blocker, 'ENOTDIR' if below else 'EEXIST'))
+    if command[0] == 'reproduce':
+        expected += ('; once fixed, run the same gluon-notes reproduce command again (finished '
+                     'runs are kept)')
+    assert captured.err == expected + '\n'
+    assert 'training on' not in captured.out
+    assert blocker.read_text() == 'mine\n' and sorted(tmp_path.iterdir()) == [blocker]
