@@ -10,7 +10,8 @@ Scenarios (``spec['scenario']``):
   the project goes through ``checkpoint._write_bytes``), then for each write n runs it again
   with the fault ``spec['fault']`` made real just before write n, records what the command said
   and left behind, undoes the fault and resumes (or restarts, when no checkpoint was written).
-- ``reproduce``: the same with ``gluon-notes reproduce`` and a full disk, for selected writes.
+- ``reproduce``: the same with ``gluon-notes reproduce`` and a full disk, for the writes of the
+  files named in ``spec['select']`` (those written atomically, not a checkpoint's).
 - ``cli-full-disk``: the issue's case, no hook at all: ``gluon-notes train`` in a subprocess
   with ``--out`` on a 300 KB tmpfs; then the tmpfs is enlarged and the run resumed.
 
@@ -223,8 +224,8 @@ def reproduce(spec):
     shutil.rmtree(dry)
     report = []
     for n, target in enumerate(targets, 1):
-        name = Path(target).name
-        if not any(name == s or name.startswith('.%s.tmp' % s) for s in spec['select']):
+        # The files written atomically, named as spec['select'] names them.
+        if Path(target).name.split('.tmp')[0][1:] not in spec['select']:
             continue
         out = base / ('results-%d' % n)
         fault = Fault(kind, base, out)
