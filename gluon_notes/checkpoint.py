@@ -1,4 +1,5 @@
-"""Runs that survive: atomic checkpoints, exact resume, a divergence guard and clean interrupts.
+"""Runs that survive: atomic checkpoints, exact resume, a divergence guard, clean interrupts and
+one-line reports of file-system faults.
 
 A checkpoint directory holds ``checkpoint.json`` (the manifest) and one complete checkpoint
 ``ckpt-NNNNNN/`` with ``model.params`` (``save_parameters``, so batch-norm moving statistics
@@ -8,6 +9,15 @@ configuration). A new checkpoint is written into a temporary directory, each fil
 directory renamed to its final name, and only then does an atomic replace of the manifest switch to
 it; the manifest records each file's size and SHA-256. A process killed at any instant therefore
 leaves the manifest naming a complete, verified checkpoint (the previous one, or the new one).
+``CheckpointStore`` handles these files, ``TrainingRun`` the training loop's side.
+
+File-system faults while a run's files are written (no space left, no permission, a read-only file
+system, a file where a directory belongs, a directory removed mid-run) raise ``RunFilesError``, an
+OSError whose message is one line naming the path, the cause and what to do, and which checkpoint is
+intact. A failed write removes its temporary file or directory, and the manifest only switches to a
+complete checkpoint, so the last complete checkpoint survives any of them. MXNet's C++ streams
+report a full disk as an MXNetError without errno ("FileStream.Write incomplete"), so parameters are
+serialised to memory and written to disk by Python, which reports the operating system's errno.
 
 Exact resume: the iterator's RNG state at the start of the epoch in progress is restored and the
 batches already done are skipped, so the resumed run sees the same batches. MXNet has no way to
@@ -19,12 +29,14 @@ same float operations in the same order and ends with the same parameters bit fo
 allow rtol=1e-6, atol=1e-7 for backends whose reductions are not deterministic (e.g. cuDNN).
 """
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,11 +46,11 @@ import numpy as np
 from mxnet import nd
 from mxnet.gluon.parameter import DeferredInitializationError
 
-from .data import _positive_int
+from . import checks
 
-__all__ = ['CheckpointError', 'DivergenceError', 'TrainingInterrupted', 'TrainingRun',
-           'save_checkpoint', 'load_checkpoint', 'restore_checkpoint', 'has_checkpoint',
-           'remove_checkpoint', 'resume_settings']
+__all__ = ['CheckpointError', 'DivergenceError', 'TrainingInterrupted', 'RunFilesError',
+           'CheckpointStore', 'TrainingRun', 'save_checkpoint', 'load_checkpoint',
+           'restore_checkpoint', 'has_checkpoint', 'remove_checkpoint', 'resume_settings']
 
 MANIFEST = 'checkpoint.json'
 FORMAT = 'gluon-notes checkpoint 1'
@@ -72,6 +84,31 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signum, self.saved, self.directory = signum, saved, directory
 
 
+class RunFilesError(OSError):
+    """An operating-system fault while writing a run's files. ``errno`` and ``filename`` are the
+    OSError's; ``cause`` and ``advice`` say what happened and what to do; ``run_dir`` and
+    ``saved`` (a position, or None) say which checkpoint is intact, when the run is known."""
+
+    def __init__(self, code, action, path, cause, advice):
+        super().__init__(code, cause, str(path))
+        self.action, self.cause, self.advice = action, cause, advice
+        self.run_dir = self.saved = None
+
+    def describe(self, resume='continue it with resume=True', restart='start the run again'):
+        """The one-line message; ``resume`` and ``restart`` say how to continue from the intact
+        checkpoint, or without one, as the caller's user would do it."""
+        text = 'cannot %s %s: %s; %s' % (self.action, self.filename, self.cause, self.advice)
+        if self.run_dir is not None and self.saved is not None:
+            text += ('; the last checkpoint (%s) in %s is intact: once fixed, %s'
+                     % (describe_position(*self.saved), self.run_dir, resume))
+        elif self.run_dir is not None:
+            text += '; no checkpoint was written yet: once fixed, %s' % restart
+        return text
+
+    def __str__(self):
+        return self.describe()
+
+
 def batch_seed(seed, epoch, batch):
     """The ``mx.random`` seed of batch ``batch`` of epoch ``epoch`` in a run seeded ``seed``."""
     return int(np.random.SeedSequence([seed, epoch, batch]).generate_state(1)[0] >> 1)
@@ -85,9 +122,70 @@ def describe_position(epoch, batch):
 # ---------------------------------------------------------------------------------------------
 # Files
 
-def _fsync_file(path):
-    with open(path, 'rb') as f:
-        os.fsync(f.fileno())
+_CAUSES = {errno.ENOSPC: 'no space left on device', errno.EACCES: 'permission denied',
+           errno.EPERM: 'operation not permitted', errno.EROFS: 'read-only file system',
+           errno.EIO: 'input/output error'}
+_EDQUOT = getattr(errno, 'EDQUOT', None)
+if _EDQUOT is not None:
+    _CAUSES[_EDQUOT] = 'disk quota exceeded'
+_ELSEWHERE = 'or choose another output directory'
+
+
+def _not_a_directory(directory):
+    """``(path, exists)`` of the first of ``directory`` and its parents, from the root down,
+    that is not a directory (a file in its place, or nothing); None if all are directories."""
+    directory = Path(directory)
+    for p in list(reversed(directory.parents)) + [directory]:
+        if not os.path.isdir(p):
+            return p, os.path.lexists(p)
+    return None
+
+
+def _fault(e, path, directory, action):
+    """``e``, an OSError raised while trying to ``action`` ``path`` in ``directory``, as a
+    RunFilesError saying what to do about it."""
+    code = e.errno
+    cause = _CAUSES.get(code) or (e.strerror or str(e)).lower()
+    blocked = (_not_a_directory(directory)
+               if code in (errno.ENOENT, errno.ENOTDIR, errno.EEXIST) else None)
+    existing = next((p for p in [directory] + list(directory.parents) if p.is_dir()), directory)
+    if code in (errno.ENOSPC, _EDQUOT):
+        advice = 'free space on the file system holding %s, %s' % (existing, _ELSEWHERE)
+    elif code in (errno.EACCES, errno.EPERM):
+        advice = 'make %s writable for this user, %s' % (existing, _ELSEWHERE)
+    elif code == errno.EROFS:
+        advice = 'remount that file system read-write, %s' % _ELSEWHERE
+    elif code == errno.EIO:
+        advice = 'check the disk (the kernel log says more), %s' % _ELSEWHERE
+    elif blocked and blocked[1]:
+        cause = '%s is a file, not a directory' % blocked[0]
+        advice = 'remove or rename that file, %s' % _ELSEWHERE
+    elif blocked:
+        cause = '%s no longer exists (removed or renamed while the run was writing)' % blocked[0]
+        advice = 'put it back and continue from its checkpoint, or start again'
+    elif code == errno.EISDIR:
+        cause = '%s is a directory' % path
+        advice = 'remove or rename it, %s' % _ELSEWHERE
+    else:
+        advice = 'fix the cause, %s' % _ELSEWHERE
+    name = errno.errorcode.get(code)
+    return RunFilesError(code, action, path, '%s (%s)' % (cause, name) if name else cause, advice)
+
+
+@contextlib.contextmanager
+def _reporting(path, directory, action='write'):
+    """Raise an OSError of the block as a RunFilesError about ``path`` in ``directory``."""
+    try:
+        yield
+    except RunFilesError:
+        raise
+    except OSError as e:
+        raise _fault(e, Path(path), Path(directory), action) from e
+
+
+def _remove_quietly(path):
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _fsync_dir(path):
@@ -100,19 +198,75 @@ def _fsync_dir(path):
 
 
 def _write_bytes(path, data):
+    """Every byte of a run's files reaches the disk here."""
     with open(path, 'wb') as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
 
+def write_files_atomically(files):
+    """Write each ``(path, data)`` (bytes) of ``files`` through a hidden, fsync'ed temporary file
+    in its directory renamed over ``path``: a reader sees the old file or the new one, never a
+    part. Every temporary file is written before the first rename, so a fault (RunFilesError)
+    while writing leaves every file as it was; the renames follow the order given, so the file
+    that makes the others count goes last."""
+    staged = []
+    try:
+        for path, data in files:
+            path = Path(path)
+            tmp = path.parent / ('.%s.tmp%d' % (path.name, os.getpid()))
+            staged.append((tmp, path))
+            with _reporting(path, path.parent):
+                _write_bytes(tmp, data)
+        for tmp, path in staged:
+            with _reporting(path, path.parent):
+                os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            _remove_quietly(tmp)
+        raise
+
+
 def write_atomically(path, data):
-    """Write ``data`` (bytes) to ``path`` through a hidden, fsync'ed temporary file in the same
-    directory renamed over ``path``: a reader sees the old file or the new one, never a part."""
+    """Write ``data`` (bytes) to ``path`` atomically (``write_files_atomically``)."""
+    write_files_atomically([(path, data)])
+
+
+def make_directory(path):
+    """Create the directory ``path`` and its parents if missing; RunFilesError if impossible."""
     path = Path(path)
-    tmp = path.parent / ('.%s.tmp%d' % (path.name, os.getpid()))
-    _write_bytes(tmp, data)
-    os.replace(tmp, path)
+    with _reporting(path, path, 'create the directory'):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _saved_bytes(save):
+    """The bytes ``save(path)`` writes into a file, written into memory (a memfd on Linux), so
+    that a disk fault is met by Python's write with its errno, not by MXNet's C++ stream."""
+    if hasattr(os, 'memfd_create'):
+        fd = os.memfd_create('gluon-notes')
+        try:
+            path = '/proc/self/fd/%d' % fd
+            if os.path.exists(path):  # /proc may be missing in a container
+                save(path)
+                with open(path, 'rb') as f:
+                    return f.read()
+        finally:
+            os.close(fd)
+    with tempfile.TemporaryDirectory(prefix='gluon-notes-') as tmp:
+        path = os.path.join(tmp, 'data')
+        try:
+            save(path)
+        except mx.base.MXNetError:
+            raise OSError(errno.EIO, 'MXNet could not write a temporary file in %s' % tmp) from None
+        with open(path, 'rb') as f:
+            return f.read()
+
+
+def save_parameters(net, path):
+    """``net.save_parameters(path)``, atomically, a file-system fault raised as RunFilesError."""
+    write_atomically(path, _saved_bytes(net.save_parameters))
 
 
 def _digest(path):
@@ -136,79 +290,177 @@ def _read_json(path, what):
                               '--overwrite' % (path, what, e)) from None
 
 
+class CheckpointStore:
+    """The checkpoint files of ``directory``: the manifest and the one checkpoint it names."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+
+    def exists(self):
+        """Whether the directory has a checkpoint manifest."""
+        return (self.directory / MANIFEST).is_file()
+
+    def create(self):
+        """Create the directory (and its parents) if missing."""
+        make_directory(self.directory)
+
+    def save(self, net, trainer, state):
+        """Write a checkpoint of ``net``, ``trainer`` (may be None) and the JSON-able ``state``
+        into the existing directory, atomically (see the module docstring); returns its path.
+        On a fault, nothing written is left behind and the manifest still names the previous
+        checkpoint."""
+        directory = self.directory
+        # Serialised before the disk is touched: a fault below is the file system's alone.
+        files = {PARAMS: _saved_bytes(net.save_parameters)}
+        if trainer is not None:
+            files[STATES] = _saved_bytes(trainer.save_states)
+        files[STATE] = (json.dumps(state) + '\n').encode()
+        with _reporting(directory, directory, 'write a checkpoint into'):
+            seq = 1 + max([_seq_of(p.name) for p in directory.iterdir()] + [0])
+        name = 'ckpt-%06d' % seq
+        tmp, final = directory / ('.%s.tmp%d' % (name, os.getpid())), directory / name
+        switched = False
+        try:
+            with _reporting(final, directory, 'write the checkpoint'):
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir()
+                for fname in sorted(files):
+                    _write_bytes(tmp / fname, files[fname])
+                _fsync_dir(tmp)
+                # A leftover of a process killed before the switch:
+                shutil.rmtree(final, ignore_errors=True)
+                os.rename(tmp, final)
+                _fsync_dir(directory)
+            manifest = dict(format=FORMAT, checkpoint=name,
+                            files={f: dict(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+                                   for f, data in sorted(files.items())},
+                            epoch=state['epoch'], batch=state['batch'],
+                            model=state.get('config', {}).get('model'))
+            # The switch: from here on the manifest names the new checkpoint.
+            write_atomically(directory / MANIFEST, (json.dumps(manifest, indent=1) + '\n').encode())
+            switched = True
+            with _reporting(directory / MANIFEST, directory):
+                _fsync_dir(directory)
+        except BaseException:
+            if not switched:
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        self._remove_all_but(name)
+        return final
+
+    def _remove_all_but(self, name):
+        """Leftovers of earlier checkpoints and of killed writes; they hold no data still needed,
+        so a failure to remove one is left to the next save."""
+        with contextlib.suppress(OSError):
+            for p in self.directory.iterdir():
+                if p.name.startswith('.' + MANIFEST + '.tmp'):
+                    _remove_quietly(p)
+                elif p.name != name and (p.name.startswith('ckpt-') or p.name.startswith('.ckpt-')):
+                    shutil.rmtree(p, ignore_errors=True)
+
+    def load(self, verify=True):
+        """The state saved by the last complete checkpoint, plus ``'path'`` (its directory). With
+        ``verify``, each file's size and SHA-256 are checked against the manifest."""
+        directory = self.directory
+        if not self.exists():
+            raise CheckpointError('no checkpoint in %s (%s is missing); run without --resume '
+                                  '(resume=) to start a new run' % (directory, MANIFEST))
+        manifest = _read_json(directory / MANIFEST, 'checkpoint manifest')
+        try:
+            fmt, name, files = manifest.get('format'), manifest['checkpoint'], manifest['files']
+            sizes = {fname: (int(meta['bytes']), str(meta['sha256']))
+                     for fname, meta in files.items()}
+        except (AttributeError, KeyError, TypeError, ValueError):
+            fmt, sizes = None, {}
+        if fmt != FORMAT or STATE not in sizes or PARAMS not in sizes:
+            raise CheckpointError('%s is not a valid gluon-notes checkpoint manifest (expected '
+                                  'format %r naming %s and %s)'
+                                  % (directory / MANIFEST, FORMAT, PARAMS, STATE))
+        path = directory / str(name)
+        for fname, (size, digest) in sizes.items():
+            f = path / fname
+            if not f.is_file():
+                raise CheckpointError('%s is missing; the checkpoint in %s is incomplete'
+                                      % (f, directory))
+            if verify and f.stat().st_size != size:
+                raise CheckpointError('%s is truncated or altered: %d bytes, the manifest says %d'
+                                      % (f, f.stat().st_size, size))
+            if verify and _digest(f) != digest:
+                raise CheckpointError('%s is corrupt: its SHA-256 does not match the manifest'
+                                      % f)
+        state = _read_json(path / STATE, 'checkpoint state')
+        if not isinstance(state, dict):
+            raise CheckpointError('%s is not a checkpoint state' % (path / STATE))
+        state['path'] = str(path)
+        return state
+
+    def describe(self):
+        """``'model, position'`` of the checkpoint, from the manifest alone."""
+        try:
+            m = json.loads((self.directory / MANIFEST).read_text())
+            return '%s, %s' % (m.get('model') or 'model', describe_position(m['epoch'], m['batch']))
+        except (OSError, ValueError, KeyError, TypeError):
+            return MANIFEST
+
+    def remove(self):
+        """Delete the checkpoint (manifest and checkpoint directories), if any."""
+        directory = self.directory
+        if not directory.is_dir():
+            return
+        with _reporting(directory / MANIFEST, directory, 'remove'):
+            (directory / MANIFEST).unlink(missing_ok=True)
+        for p in directory.iterdir():
+            if p.name.startswith('ckpt-') or p.name.startswith('.ckpt-') or p.name.startswith(
+                    '.' + MANIFEST):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    _remove_quietly(p)
+
+    def note(self, error):
+        """Record in ``error`` (a RunFilesError) which checkpoint of the directory is intact,
+        unless already recorded or the directory is gone."""
+        if error.run_dir is not None or not self.directory.is_dir():
+            return error
+        error.run_dir = self.directory
+        try:
+            state = self.load()
+            error.saved = (state['epoch'], state['batch'])
+        except (CheckpointError, OSError, KeyError):
+            error.saved = None
+        return error
+
+
+@contextlib.contextmanager
+def reporting_faults(directory):
+    """Add to a RunFilesError raised in the block which checkpoint of the run directory
+    ``directory`` (None: no run directory) is intact."""
+    try:
+        yield
+    except RunFilesError as e:
+        if directory is not None:
+            CheckpointStore(directory).note(e)
+        raise
+
+
 def has_checkpoint(directory):
     """Whether ``directory`` has a checkpoint manifest."""
-    return (Path(directory) / MANIFEST).is_file()
+    return CheckpointStore(directory).exists()
 
 
 def save_checkpoint(directory, net, trainer, state):
     """Write a checkpoint of ``net``, ``trainer`` (may be None) and the JSON-able ``state`` into
-    ``directory``, atomically (see the module docstring); returns its path."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    seq = 1 + max([_seq_of(p.name) for p in directory.iterdir()] + [0])
-    name = 'ckpt-%06d' % seq
-    tmp = directory / ('.%s.tmp%d' % (name, os.getpid()))
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    net.save_parameters(str(tmp / PARAMS))
-    _fsync_file(tmp / PARAMS)
-    if trainer is not None:
-        trainer.save_states(str(tmp / STATES))
-        _fsync_file(tmp / STATES)
-    _write_bytes(tmp / STATE, (json.dumps(state) + '\n').encode())
-    files = {f.name: dict(bytes=f.stat().st_size, sha256=_digest(f)) for f in sorted(tmp.iterdir())}
-    _fsync_dir(tmp)
-    final = directory / name
-    shutil.rmtree(final, ignore_errors=True)  # a leftover of a process killed before the switch
-    os.rename(tmp, final)
-    _fsync_dir(directory)
-    manifest = dict(format=FORMAT, checkpoint=name, files=files, epoch=state['epoch'],
-                    batch=state['batch'], model=state.get('config', {}).get('model'))
-    # The switch: from here on the manifest names the new checkpoint.
-    write_atomically(directory / MANIFEST, (json.dumps(manifest, indent=1) + '\n').encode())
-    _fsync_dir(directory)
-    for p in directory.iterdir():
-        if p.name.startswith('.' + MANIFEST + '.tmp'):
-            p.unlink(missing_ok=True)
-        elif p.name != name and (p.name.startswith('ckpt-') or p.name.startswith('.ckpt-')):
-            shutil.rmtree(p, ignore_errors=True)
-    return final
+    ``directory`` (created if missing), atomically; returns its path."""
+    store = CheckpointStore(directory)
+    store.create()
+    return store.save(net, trainer, state)
 
 
 def load_checkpoint(directory, verify=True):
     """The state saved by the last complete checkpoint in ``directory``, plus ``'path'`` (its
     directory). With ``verify``, each file's size and SHA-256 are checked against the manifest."""
-    directory = Path(directory)
-    if not has_checkpoint(directory):
-        raise CheckpointError('no checkpoint in %s (%s is missing); run without --resume (resume=)'
-                              ' to start a new run' % (directory, MANIFEST))
-    manifest = _read_json(directory / MANIFEST, 'checkpoint manifest')
-    try:
-        fmt, name, files = manifest.get('format'), manifest['checkpoint'], manifest['files']
-        sizes = {fname: (int(meta['bytes']), str(meta['sha256'])) for fname, meta in files.items()}
-    except (AttributeError, KeyError, TypeError, ValueError):
-        fmt, sizes = None, {}
-    if fmt != FORMAT or STATE not in sizes or PARAMS not in sizes:
-        raise CheckpointError('%s is not a valid gluon-notes checkpoint manifest (expected format '
-                              '%r naming %s and %s)'
-                              % (directory / MANIFEST, FORMAT, PARAMS, STATE))
-    path = directory / str(name)
-    for fname, (size, digest) in sizes.items():
-        f = path / fname
-        if not f.is_file():
-            raise CheckpointError('%s is missing; the checkpoint in %s is incomplete'
-                                  % (f, directory))
-        if verify and f.stat().st_size != size:
-            raise CheckpointError('%s is truncated or altered: %d bytes, the manifest says %d'
-                                  % (f, f.stat().st_size, size))
-        if verify and _digest(f) != digest:
-            raise CheckpointError('%s is corrupt: its SHA-256 does not match the manifest' % f)
-    state = _read_json(path / STATE, 'checkpoint state')
-    if not isinstance(state, dict):
-        raise CheckpointError('%s is not a checkpoint state' % (path / STATE))
-    state['path'] = str(path)
-    return state
+    return CheckpointStore(directory).load(verify)
 
 
 def restore_checkpoint(state, net, trainer=None, ctx=None):
@@ -237,17 +489,7 @@ def restore_checkpoint(state, net, trainer=None, ctx=None):
 
 def remove_checkpoint(directory):
     """Delete the checkpoint (manifest and checkpoint directories) in ``directory``, if any."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return
-    (directory / MANIFEST).unlink(missing_ok=True)
-    for p in directory.iterdir():
-        if p.name.startswith('ckpt-') or p.name.startswith('.ckpt-') or p.name.startswith(
-                '.' + MANIFEST):
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
+    CheckpointStore(directory).remove()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,16 +505,6 @@ def _rng_from_json(state):
     return kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss
 
 
-def positive_minutes(name, value):
-    """``value`` as a float number of minutes > 0, or None; ValueError naming ``name`` otherwise."""
-    if value is None:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError('%s must be a finite number of minutes > 0, got %r' % (name, value))
-    return float(value)
-
-
 def _differences(saved, current):
     keys = sorted((set(saved) | set(current)) - set(RESUMABLE_CHANGES))
     return ['%s (checkpoint %r, now %r)' % (k, saved.get(k), current.get(k))
@@ -281,7 +513,8 @@ def _differences(saved, current):
 
 class TrainingRun:
     """What the training loop needs between batches to survive: resume position, per-batch
-    reseeding, checkpoints, the divergence guard and SIGINT/SIGTERM handling.
+    reseeding, checkpoints (through a ``CheckpointStore``), the divergence guard and SIGINT/SIGTERM
+    handling.
 
     Without ``directory`` it only reseeds (with ``seed``) and guards against divergence. With it,
     a checkpoint is written at the end of every epoch, every ``every`` batches, at the first batch
@@ -289,52 +522,45 @@ class TrainingRun:
     turns the clock off) and at the batch boundary following SIGINT/SIGTERM (then
     TrainingInterrupted is raised). ``resume`` continues
     from the checkpoint there; ``config`` (JSON-able) is stored and must match on resume except
-    for RESUMABLE_CHANGES. A directory holding a checkpoint is refused unless ``resume``.
+    for RESUMABLE_CHANGES. A directory holding a checkpoint is refused unless ``resume``; a new one
+    is created at once, so that a path it cannot be fails before training.
     """
 
     def __init__(self, num_epochs, *, net=None, trainer=None, ctx=None, directory=None, every=None,
                  minutes=None, resume=False, seed=None, config=None, lr=None, clock=time.monotonic):
-        self.num_epochs, self.net, self.trainer = num_epochs, net, trainer
-        self.seed, self.lr = seed, lr
-        self.every = _positive_int('checkpoint_every', every)
-        if minutes == 0:
-            self.minutes = None
-        else:
-            self.minutes = positive_minutes('checkpoint_minutes', minutes)
-            if self.minutes is None and directory is not None:
-                self.minutes = DEFAULT_CHECKPOINT_MINUTES
+        self.num_epochs = checks.integer('num_epochs', num_epochs, optional=False)
+        self.net, self.trainer = net, trainer
+        self.seed, self.lr = checks.seed(seed), lr
+        self.every = checks.integer('checkpoint_every', every)
+        minutes = checks.checkpoint_minutes(minutes)
+        if minutes is None and directory is not None:
+            minutes = DEFAULT_CHECKPOINT_MINUTES
+        self.minutes = minutes or None
         self._clock = clock
         self._last_write = clock()
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or seed < 0):
-            raise ValueError('seed must be a non-negative integer or None, got %r' % (seed,))
         self.directory = Path(directory) if directory is not None else None
         if self.directory is None and (self.every or resume or minutes):
             raise ValueError('checkpoint_every, checkpoint_minutes and resume need checkpoint_dir '
                              '(--out)')
-        self.config = dict(config or {}, seed=None if seed is None else int(seed))
+        self.store = CheckpointStore(self.directory) if self.directory is not None else None
+        self.config = dict(config or {}, seed=self.seed)
         self.history, self.start_epoch, self.batch, self.epoch = [], 0, 0, 0
         self.saved, self.stop_signal, self.resumed = None, None, None
         self._partial, self._rng_state, self._epoch_rng = None, None, None
         self._skip, self._num_batches = 0, None
-        if self.directory is None:
+        if self.store is None:
             return
         if resume:
             self._resume(ctx)
-        elif has_checkpoint(self.directory):
+        elif self.store.exists():
             raise CheckpointError('%s already holds a checkpoint (%s); pass resume=True (--resume) '
                                   'to continue it, or remove it to start over (--overwrite)'
-                                  % (self.directory, self._describe_existing()))
-
-    def _describe_existing(self):
-        try:
-            m = json.loads((self.directory / MANIFEST).read_text())
-            return '%s, %s' % (m.get('model') or 'model', describe_position(m['epoch'], m['batch']))
-        except (OSError, ValueError, KeyError, TypeError):
-            return MANIFEST
+                                  % (self.directory, self.store.describe()))
+        else:
+            self.store.create()
 
     def _resume(self, ctx):
-        state = load_checkpoint(self.directory)
+        state = self.store.load()
         diffs = _differences(state.get('config', {}), self.config)
         if diffs:
             raise CheckpointError('cannot resume %s with different settings: %s; resume with the '
@@ -433,7 +659,7 @@ class TrainingRun:
         state = dict(epoch=epoch, batch=batch, history=self.history, partial=partial,
                      rng=_rng_to_json(rng_state) if rng_state is not None else None,
                      config=self.config)
-        save_checkpoint(self.directory, self.net, self.trainer, state)
+        self.store.save(self.net, self.trainer, state)
         self.saved = (epoch, batch)
         self._last_write = self._clock()
 
@@ -468,6 +694,10 @@ class TrainingRun:
                                    'with resume=True' % (name, self.directory,
                                                          describe_position(*self.saved)),
                                    self.stop_signal, self.saved, self.directory)
+
+    def reporting_faults(self):
+        """A context in which a RunFilesError is completed with the checkpoint still intact."""
+        return reporting_faults(self.directory)
 
     @contextlib.contextmanager
     def handling_signals(self):

@@ -5,7 +5,11 @@ import sys
 from .launch import add_parser as _add_launch, worker_exits
 from .train_options import add_checkpoint_minutes, add_train_arguments
 
-__all__ = ['main', 'build_parser', 'layer_trace']
+__all__ = ['main', 'build_parser', 'layer_trace', 'EXIT_FILE_FAULT']
+
+# A run's files could not be written (disk full, no permission, read-only, a file in the way, a
+# directory gone); the last complete checkpoint is intact.
+EXIT_FILE_FAULT = 4
 
 
 def _add_list(sub):
@@ -49,11 +53,20 @@ def _add_reproduce(sub):
 
 
 def _cmd_reproduce(args):
+    from .checkpoint import RunFilesError
     from .reproduce import reproduce
     from .runner import parse_ctx
-    reproduce(args.models, quick=args.quick, full=args.full, ctx=parse_ctx(args.ctx),
-              out=args.out, runs=args.runs, seed=args.seed, extra_seeds=args.extra_seeds,
-              checkpoint_minutes=args.checkpoint_minutes)
+    try:
+        reproduce(args.models, quick=args.quick, full=args.full, ctx=parse_ctx(args.ctx),
+                  out=args.out, runs=args.runs, seed=args.seed, extra_seeds=args.extra_seeds,
+                  checkpoint_minutes=args.checkpoint_minutes)
+    except RunFilesError as e:
+        again = 'run the same gluon-notes reproduce command again (finished runs are kept)'
+        message = e.describe(resume=again, restart=again)
+        if e.run_dir is None:  # a results file, not a run's
+            message += '; once fixed, ' + again
+        print('gluon-notes: error: %s' % message, file=sys.stderr)
+        return EXIT_FILE_FAULT
     return 0
 
 
@@ -124,7 +137,7 @@ def _cmd_summary(args):
 def _cmd_train(args):
     import shlex
     import signal
-    from .checkpoint import DivergenceError, TrainingInterrupted, describe_position
+    from .checkpoint import DivergenceError, RunFilesError, TrainingInterrupted, describe_position
     from .runner import train_model
     try:
         train_model(args.model, num_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
@@ -146,6 +159,12 @@ def _cmd_train(args):
     except DivergenceError as e:
         print('gluon-notes: error: %s' % e, file=sys.stderr)
         return 3
+    except RunFilesError as e:
+        resume = 'continue with gluon-notes train %s --out %s --resume' % (
+            shlex.quote(args.model), shlex.quote(str(e.run_dir)))
+        print('gluon-notes: error: %s' % e.describe(
+            resume=resume, restart='run the same command with --overwrite'), file=sys.stderr)
+        return EXIT_FILE_FAULT
     from .distributed import worker_rank
     if args.out and worker_rank()[0] == 0:
         print('wrote', args.out)
@@ -162,9 +181,10 @@ def main(argv=None):
         # Bad input: one line, argparse's exit status.
         print('gluon-notes: error: %s' % e, file=sys.stderr)
         return 2
-    except OSError as e:  # e.g. an --out that cannot be written
+    except OSError as e:
+        from .checkpoint import RunFilesError  # imports mxnet: not for --help
         print('gluon-notes: error: %s' % e, file=sys.stderr)
-        return 1
+        return EXIT_FILE_FAULT if isinstance(e, RunFilesError) else 1
     except KeyboardInterrupt:
         print('gluon-notes: interrupted', file=sys.stderr)
         return 130

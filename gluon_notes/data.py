@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
+
 __all__ = ['IDXError', 'read_idx', 'load_fashion_mnist_arrays', 'load_data_fashion_mnist',
            'FashionMNISTIter', 'get_fashion_mnist_labels', 'show_fashion_mnist',
            'default_data_root', 'FILES']
@@ -26,6 +28,9 @@ FILES = {
 BUNDLED_ROOT = Path(__file__).resolve().parent.parent / 'data' / 'fashion-mnist'
 MXNET_ROOT = Path('~/.mxnet/datasets/fashion-mnist')
 DOWNLOAD_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'
+# The largest accepted resize: 4.5x the book's largest input (224). Resized images are cached in
+# memory, and the 60000 training images at 1024x1024 already take 63 GB.
+MAX_RESIZE = 1024
 TEXT_LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
                'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
 
@@ -108,15 +113,6 @@ def _download_missing(root):
         os.replace(tmp, root / name)
 
 
-def _positive_int(name, value, allow_none=True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError('%s must be a positive integer%s, got %r'
-                         % (name, ' or None' if allow_none else '', value))
-    return int(value)
-
-
 _CACHE = {}
 
 
@@ -135,8 +131,8 @@ def load_fashion_mnist_arrays(split, resize=None, root=None, subset=None):
     """``(images, labels)`` of one split as numpy: uint8 (N, 1, H, W) and int32 (N,). Cached."""
     if split not in FILES:
         raise ValueError('split must be one of %s, got %r' % (', '.join(FILES), split))
-    resize = _positive_int('resize', resize)
-    subset = _positive_int('subset', subset)
+    resize = checks.integer('resize', resize, high=MAX_RESIZE)
+    subset = checks.integer('subset', subset)
     root = Path(root).expanduser() if root is not None else default_data_root()
     if root == MXNET_ROOT.expanduser():
         _download_missing(root)
@@ -165,7 +161,7 @@ class FashionMNISTIter:
 
     def __init__(self, images, labels, batch_size, shuffle, rng=None, *, indices=None):
         self.images, self.labels = images, labels
-        self.batch_size = _positive_int('batch_size', batch_size, allow_none=False)
+        self.batch_size = checks.integer('batch_size', batch_size, optional=False)
         self.shuffle = shuffle
         self.rng = rng if rng is not None else np.random.RandomState(np.random.randint(2 ** 31))
         self.indices = None if indices is None else np.asarray(indices, dtype=np.int64)
@@ -187,7 +183,7 @@ class FashionMNISTIter:
         distributed training waits for every worker, so one extra batch anywhere would hang the
         job. The shard reuses the batch size, shuffling and RNG of this iterator.
         """
-        num_workers = _positive_int('num_workers', num_workers, allow_none=False)
+        num_workers = checks.integer('num_workers', num_workers, optional=False)
         if (isinstance(rank, bool) or not isinstance(rank, (int, np.integer))
                 or not 0 <= rank < num_workers):
             raise ValueError('rank must be an integer in [0, %d), got %r' % (num_workers, rank))
@@ -231,9 +227,10 @@ def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None
     ``shard=(rank, num_workers)`` gives worker ``rank`` of a distributed job its part of each split
     (``FashionMNISTIter.shard``): equal training shards, test shards that cover the test set.
     """
-    batch_size = _positive_int('batch_size', batch_size, allow_none=False)
-    if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 0):
-        raise ValueError('num_workers must be a non-negative integer or None, got %r' % (num_workers,))
+    batch_size = checks.integer('batch_size', batch_size, optional=False)
+    resize = checks.integer('resize', resize, high=MAX_RESIZE)
+    subset = checks.integer('subset', subset)
+    checks.integer('num_workers', num_workers, low=0)
     train = load_fashion_mnist_arrays('train', resize, root, subset)
     test = load_fashion_mnist_arrays('test', resize, root, subset)
     train_iter = FashionMNISTIter(*train, batch_size, shuffle=True)

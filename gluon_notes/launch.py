@@ -57,7 +57,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import remote
+from . import checks, remote
 from .train_options import train_parser
 
 __all__ = ['launch', 'add_parser', 'check_train_command', 'check_hosts', 'free_port', 'read_hosts',
@@ -170,6 +170,11 @@ def _parse_train_command(command, num_workers):
     if args.resume or args.checkpoint_every or args.checkpoint_minutes:
         raise ValueError('--resume, --checkpoint-every and --checkpoint-minutes are not supported '
                          'by launch')
+    from .runner import check_settings
+    # Every worker would refuse these; better one line here than one per worker after the start.
+    check_settings(num_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                   resize=args.resize, subset=args.subset, seed=args.seed,
+                   progress_every=args.progress_every)
     local_batch_size(args.batch_size or get_spec(args.model).batch_size, num_workers)
     return command, args
 
@@ -199,16 +204,16 @@ def check_hosts(hosts, ssh, python, directory, data_root=None, timeout=60.0):
                   q(python), q(python), q(_remote_source()), q(mxnet.__version__),
                   q(__version__),
                   q(prefix + 'python %s not found (set --remote-python)' % python)))
-    checks = {}
+    probes = {}
     problems = []
     try:
         for host in dict.fromkeys(hosts):
-            checks[host] = subprocess.Popen(
+            probes[host] = subprocess.Popen(
                 ssh + [host, 'sh -c %s' % q(script)], stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors='replace',
                 start_new_session=True, preexec_fn=remote.die_with_parent())
         deadline = time.monotonic() + timeout
-        for host, check in checks.items():
+        for host, check in probes.items():
             try:
                 out, err = check.communicate(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -224,7 +229,7 @@ def check_hosts(hosts, ssh, python, directory, data_root=None, timeout=60.0):
                 problems.append('%s: the check failed with status %d (%s)'
                                 % (host, check.returncode, last))
     finally:
-        for check in checks.values():
+        for check in probes.values():
             if check.poll() is None:
                 try:
                     os.killpg(check.pid, signal.SIGKILL)
@@ -313,12 +318,6 @@ class _Stop(Exception):
         self.signum = signum
 
 
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError('%s must be a positive integer, got %r' % (name, value))
-    return value
-
-
 def _check_free(address, ports):
     for port in ports:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -347,9 +346,8 @@ def launch(command, num_workers, num_servers=None, *, hosts=None, root_uri=None,
     others where ps-lite puts them). Local workers get ``OMP_NUM_THREADS`` = cores / workers unless
     it is set. ``grace`` is how long the workers get to exit after Ctrl-C or SIGTERM.
     """
-    _positive('workers', num_workers)
-    num_servers = num_workers if num_servers is None else num_servers
-    _positive('servers', num_servers)
+    num_workers = checks.integer('num_workers', num_workers, optional=False)
+    num_servers = checks.integer('num_servers', num_servers) or num_workers
     command, args = _parse_train_command(command, num_workers)
     if not hosts:
         given = [name for name, value in (('--remote-python', remote_python),
@@ -359,7 +357,7 @@ def launch(command, num_workers, num_servers=None, *, hosts=None, root_uri=None,
         if given:
             raise ValueError('%s: only with --hosts' % ', '.join(given))
     if port is not None:
-        _positive('port', port)
+        checks.integer('port', port, high=65535)
         if port + num_servers + num_workers > 65535:
             raise ValueError('port %d leaves no room for the %d ports after it (at most %d)'
                              % (port, num_servers + num_workers,

@@ -25,10 +25,12 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 
-from .checkpoint import has_checkpoint, write_atomically
+from . import checks
+from .checkpoint import (has_checkpoint, make_directory, write_atomically,
+                         write_files_atomically)
 from .registry import get_spec, list_models
 from .runner import train_model
-from .train import as_ctx_list, plot_history, save_json
+from .train import as_ctx_list, history_png
 
 __all__ = ['plan_run', 'reproduce', 'spread', 'write_results_table', 'QUICK_SUBSET', 'CPU_SUBSETS']
 
@@ -103,6 +105,11 @@ def _spread_cell(row):
 
 def write_results_table(rows, path):
     """Write the rows as the Markdown table of RESULTS.md."""
+    write_atomically(path, results_table(rows).encode())
+
+
+def results_table(rows):
+    """The text of RESULTS.md for ``rows``."""
     lines = ['# Reproduction of the book\'s figures',
              '',
              'Written by `gluon-notes reproduce`; every figure comes from a run of this code. '
@@ -128,7 +135,7 @@ def write_results_table(rows, path):
                          r['versions']))
     machines = sorted({'%s; %s' % (r['machine'], r['versions']) for r in rows})
     lines += ['', 'Machines and packages:'] + ['- ' + m for m in machines]
-    write_atomically(path, ('\n'.join(lines) + '\n').encode())
+    return '\n'.join(lines) + '\n'
 
 
 def _load_history(run_dir):
@@ -161,14 +168,14 @@ def _train(spec, run_dir, num_epochs, subset, ctx, seed, checkpoint_minutes, ver
     return history
 
 
-def _seed_list(seeds):
-    seeds = list(seeds or [])
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 2 ** 32:
-            raise ValueError('seeds must be integers in [0, 2**32), got %r' % (s,))
-    if len(set(seeds)) != len(seeds):
-        raise ValueError('seeds must be distinct, got %s' % ', '.join(map(str, seeds)))
-    return [int(s) for s in seeds]
+def _publish(out, rows, histories):
+    """Write ``results.json``, ``RESULTS.md`` and the PNG of each of ``histories`` (model name to
+    history) into ``out``: all of them or, after a fault, none (``write_files_atomically``).
+    results.json, which a later call reads back, is renamed into place last."""
+    files = [(out / ('%s.png' % name), history_png(h)) for name, h in histories.items()]
+    files.append((out / 'RESULTS.md', results_table(rows).encode()))
+    files.append((out / 'results.json', (json.dumps({'rows': rows}, indent=1) + '\n').encode()))
+    write_files_atomically(files)
 
 
 def reproduce(models=None, *, quick=False, full=False, ctx=None, out='results', runs=None, seed=0,
@@ -177,27 +184,26 @@ def reproduce(models=None, *, quick=False, full=False, ctx=None, out='results', 
     and write ``OUT/RESULTS.md``, ``OUT/results.json`` and ``OUT/<model>.png``. Run directories go
     under ``runs`` (default ``OUT/runs``). Each row is the run with ``seed``; every seed of
     ``extra_seeds`` trains the same settings again, recorded in the row's ``seed_runs``.
-    Returns the rows."""
+    Results are published as each run finishes, all files together (``_publish``): a file-system
+    fault (``checkpoint.RunFilesError``) leaves ``out`` as it was after the last finished run, and
+    the same call continues the reproduction once the fault is fixed. Returns the rows."""
     names = list(models) if models else list_models()
     specs = [get_spec(n) for n in names]  # unknown names fail before any training
-    seed = _seed_list([seed])[0]
-    extra_seeds = [s for s in _seed_list(extra_seeds) if s != seed]
+    seed = checks.seed(seed, optional=False)
+    extra_seeds = [s for s in checks.seeds(extra_seeds) if s != seed]
+    checkpoint_minutes = checks.checkpoint_minutes(checkpoint_minutes)
     if quick and full:
         raise ValueError('quick and full exclude each other: choose one')
     ctx = ctx if ctx is not None else mx.cpu()
     on_gpu = all(c.device_type == 'gpu' for c in as_ctx_list(ctx))
-    out = Path(out)
+    out = make_directory(out)
     runs = Path(runs) if runs is not None else out / 'runs'
-    out.mkdir(parents=True, exist_ok=True)
     json_path = out / 'results.json'
     rows = {r['model']: r for r in _load_rows(json_path)}
 
     def publish(spec, history=None):
-        if history is not None:
-            plot_history(history, out / ('%s.png' % spec.name))
         ordered = [rows[n] for n in list_models() if n in rows]
-        save_json({'rows': ordered}, json_path)
-        write_results_table(ordered, out / 'RESULTS.md')
+        _publish(out, ordered, {spec.name: history} if history is not None else {})
 
     for spec in specs:
         num_epochs, subset, scope = plan_run(spec, quick, on_gpu, full)

@@ -8,14 +8,16 @@ import mxnet as mx
 import numpy as np
 from mxnet import init as minit
 
-from .checkpoint import MANIFEST, positive_minutes, remove_checkpoint, resume_settings
-from .data import load_data_fashion_mnist
+from . import checks
+from .checkpoint import (MANIFEST, make_directory, remove_checkpoint, reporting_faults,
+                         resume_settings, save_parameters)
+from .data import MAX_RESIZE, load_data_fashion_mnist
 from .distributed import (REPORT_ENV, create_kvstore, create_trainer, local_batch_size, worker_rank,
                           write_worker_report)
 from .registry import get_spec
 from .train import as_ctx_list, gpu_count, probe, save_json, train_ch5, try_gpu
 
-__all__ = ['parse_ctx', 'make_initializer', 'train_model', 'RUN_FILES']
+__all__ = ['parse_ctx', 'make_initializer', 'check_settings', 'train_model', 'RUN_FILES']
 
 RUN_FILES = ('config.json', 'history.json', 'curves.png', 'model.params')
 CTX_FORMS = 'auto, cpu, gpu, gpu:0,1, cpu:0,1'
@@ -83,26 +85,21 @@ def make_initializer(name):
     raise ValueError('init %r not understood; accepted: xavier, normal' % (name,))
 
 
-def _positive(name, value, kind):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        raise ValueError('%s must be a positive %s, got %r'
-                         % (name, 'integer' if kind is int else 'number', value))
-    return value
-
-
-def _seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or not 0 <= seed < 2 ** 32):
-        raise ValueError('seed must be an integer in [0, 2**32) or None, got %r' % (seed,))
-    return None if seed is None else int(seed)
-
-
 def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     mx.random.seed(seed)
+
+
+def check_settings(*, num_epochs, lr, batch_size, resize, subset, seed, progress_every):
+    """The training settings of ``train_model`` checked (None: the book's), as a dict."""
+    return dict(num_epochs=checks.integer('num_epochs', num_epochs),
+                lr=checks.number('lr', lr),
+                batch_size=checks.integer('batch_size', batch_size),
+                resize=checks.integer('resize', resize, high=MAX_RESIZE),
+                subset=checks.integer('subset', subset), seed=checks.seed(seed),
+                progress_every=checks.number('progress_every', progress_every, inclusive=True,
+                                             unit='seconds', zero='never'))
 
 
 def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None, ctx=None,
@@ -123,14 +120,12 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
     rank 0 alone prints and writes ``out``. Returns ``(net, history)``.
     """
     spec = get_spec(name)
-    settings = dict(num_epochs=_positive('epochs', num_epochs, int),
-                    lr=_positive('lr', lr, (int, float)),
-                    batch_size=_positive('batch size', batch_size, int),
-                    resize=_positive('resize', resize, int),
-                    subset=_positive('subset', subset, int), seed=_seed(seed))
-    checkpoint_every = _positive('checkpoint every', checkpoint_every, int)
-    if checkpoint_minutes != 0:
-        checkpoint_minutes = positive_minutes('checkpoint minutes', checkpoint_minutes)
+    settings = check_settings(num_epochs=num_epochs, lr=lr, batch_size=batch_size,
+                              resize=resize, subset=subset, seed=seed,
+                              progress_every=progress_every)
+    progress_every = settings.pop('progress_every')
+    checkpoint_every = checks.integer('checkpoint_every', checkpoint_every)
+    checkpoint_minutes = checks.checkpoint_minutes(checkpoint_minutes)
     if (resume or checkpoint_every or checkpoint_minutes) and out is None:
         raise ValueError('resume, checkpoint_every and checkpoint_minutes need out= (--out), the '
                          'run\'s directory')
@@ -163,34 +158,36 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
             raise ValueError('%s already holds a run (%s); pass overwrite=True (--overwrite), '
                              'resume=True (--resume) or choose another directory'
                              % (out, ', '.join(taken)))
-        if overwrite:
-            remove_checkpoint(out)
-        out.mkdir(parents=True, exist_ok=True)
-    if seed is not None:
-        seed_everything(seed)
-    config = dict(model=name, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
-                  resize=resize, subset=subset, seed=seed, init=spec.init,
-                  ctx=str(ctx), hybridize=hybridize, mxnet=mx.__version__,
-                  checkpoint_every=checkpoint_every, checkpoint_minutes=checkpoint_minutes,
-                  kvstore=kv if isinstance(kv, str) else kv.type, num_workers=num_workers)
-    if out is not None:
-        save_json(config, out / 'config.json')
-    train_iter, test_iter = load_data_fashion_mnist(
-        local_batch, resize=resize, subset=subset, root=root,
-        shard=(rank, num_workers) if num_workers > 1 else None)
-    net = spec.builder()
-    net.initialize(make_initializer(spec.init), ctx=ctx)
-    trainer = create_trainer(net.collect_params(), 'sgd', {'learning_rate': lr}, kv)
-    history = train_ch5(net, train_iter, test_iter, local_batch, trainer, ctx, num_epochs,
-                        hybridize=hybridize, progress=progress, verbose=verbose,
-                        history_file=out / 'history.json' if out is not None else None,
-                        plot_file=out / 'curves.png' if out is not None else None,
-                        checkpoint_dir=out, checkpoint_every=checkpoint_every,
-                        checkpoint_minutes=checkpoint_minutes, progress_every=progress_every,
-                        resume=resume,
-                        seed=seed, config=config, kvstore=None if isinstance(kv, str) else kv)
-    if os.environ.get(REPORT_ENV):
-        write_worker_report(os.environ[REPORT_ENV], net, train_iter, kv)
-    if out is not None:  # train_ch5 has written history.json and curves.png
-        net.save_parameters(str(out / 'model.params'))
-    return net, history
+    with reporting_faults(out):  # a file-system fault says which checkpoint is intact
+        if out is not None:
+            if overwrite:
+                remove_checkpoint(out)
+            make_directory(out)
+        if seed is not None:
+            seed_everything(seed)
+        config = dict(model=name, num_epochs=num_epochs, lr=lr, batch_size=batch_size,
+                      resize=resize, subset=subset, seed=seed, init=spec.init,
+                      ctx=str(ctx), hybridize=hybridize, mxnet=mx.__version__,
+                      checkpoint_every=checkpoint_every, checkpoint_minutes=checkpoint_minutes,
+                      kvstore=kv if isinstance(kv, str) else kv.type, num_workers=num_workers)
+        if out is not None:
+            save_json(config, out / 'config.json')
+        train_iter, test_iter = load_data_fashion_mnist(
+            local_batch, resize=resize, subset=subset, root=root,
+            shard=(rank, num_workers) if num_workers > 1 else None)
+        net = spec.builder()
+        net.initialize(make_initializer(spec.init), ctx=ctx)
+        trainer = create_trainer(net.collect_params(), 'sgd', {'learning_rate': lr}, kv)
+        history = train_ch5(net, train_iter, test_iter, local_batch, trainer, ctx, num_epochs,
+                            hybridize=hybridize, progress=progress, verbose=verbose,
+                            history_file=out / 'history.json' if out is not None else None,
+                            plot_file=out / 'curves.png' if out is not None else None,
+                            checkpoint_dir=out, checkpoint_every=checkpoint_every,
+                            checkpoint_minutes=checkpoint_minutes, progress_every=progress_every,
+                            resume=resume,
+                            seed=seed, config=config, kvstore=None if isinstance(kv, str) else kv)
+        if os.environ.get(REPORT_ENV):
+            write_worker_report(os.environ[REPORT_ENV], net, train_iter, kv)
+        if out is not None:  # train_ch5 has written history.json and curves.png
+            save_parameters(net, out / 'model.params')
+        return net, history

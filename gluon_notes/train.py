@@ -4,6 +4,7 @@ Unlike d2lzh, the loop never calls ``asscalar()`` per batch: the loss and accura
 device and are read once per epoch, so MXNet's engine can overlap the Python loop with computation.
 To bound the memory of queued batches it waits on the batch issued ``_LAG`` steps earlier.
 """
+import io
 import json
 import sys
 import time
@@ -12,6 +13,7 @@ import mxnet as mx
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss, utils as gutils
 
+from . import checks
 from .checkpoint import TrainingRun, describe_position, write_atomically
 from .distributed import DataParallel
 
@@ -307,7 +309,9 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
     ``checkpoint_minutes`` (default 10; 0 turns the clock off) at a batch boundary, and SIGINT/SIGTERM
     checkpoint at the next batch then raise ``TrainingInterrupted``; ``resume=True`` continues
     from it, refusing a checkpoint of another network or of other settings (``config``, extra
-    JSON-able settings, is compared too). ``seed`` reseeds ``mx.random`` before every batch from
+    JSON-able settings, is compared too). A file-system fault while writing the run's files raises
+    ``RunFilesError`` (an OSError): one line naming the path, the cause, what to do and the
+    checkpoint still intact. ``seed`` reseeds ``mx.random`` before every batch from
     (seed, epoch, batch), so that a resumed run ends with the parameters of an uninterrupted one.
     See ``gluon_notes.checkpoint``.
 
@@ -320,6 +324,11 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
     stopping alone would leave the others waiting), so no resume either.
     """
     ctxs = as_ctx_list(ctx)
+    num_epochs = checks.integer('num_epochs', num_epochs, optional=False)
+    batch_size = checks.integer('batch_size', batch_size, optional=False)
+    checks.number('lr', trainer.learning_rate, optional=False)
+    progress_every = checks.number('progress_every', progress_every, inclusive=True,
+                                   unit='seconds', zero='never')
     parallel = DataParallel(ctxs, kvstore) if len(ctxs) > 1 or kvstore is not None else None
     if parallel is not None:
         parallel.check_trainer(trainer)
@@ -364,7 +373,7 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
         update = lambda n: parallel.step(trainer, step_size, net)  # noqa: E731
     else:
         update = lambda n: trainer.step(step_size)  # noqa: E731
-    with run.handling_signals():
+    with run.handling_signals(), run.reporting_faults():
         return _run_epochs(net, train_iter, test_iter, loss, num_epochs, update, ctxs, line,
                            progress, history_file, plot_file, verbose, run, parallel,
                            progress_every, (config or {}).get('model'))
@@ -376,6 +385,12 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, batch_size, params=N
     ``trainer.step(batch_size)``. ``net`` may be any callable. Returns the history as train_ch5."""
     if trainer is None and (params is None or lr is None):
         raise ValueError('train_ch3 needs either trainer= or both params= and lr=')
+    num_epochs = checks.integer('num_epochs', num_epochs, optional=False)
+    batch_size = checks.integer('batch_size', batch_size, optional=False)
+    if trainer is None:
+        lr = checks.number('lr', lr, optional=False)
+    else:
+        checks.number('lr', trainer.learning_rate, optional=False)
     from .chapter3.linear_regression import sgd
 
     def update(_):
@@ -402,7 +417,12 @@ def save_history(history, path):
 
 
 def plot_history(history, path):
-    """Plot loss and train/test accuracy per epoch into a PNG at ``path``."""
+    """Plot loss and train/test accuracy per epoch into a PNG at ``path``, atomically."""
+    write_atomically(path, history_png(history))
+
+
+def history_png(history):
+    """The PNG (bytes) of ``plot_history``."""
     # A bare Figure needs no pyplot backend, so this works headless and leaves notebooks alone.
     from matplotlib.figure import Figure
     epochs = [r['epoch'] for r in history]
@@ -415,4 +435,6 @@ def plot_history(history, path):
     ax_acc.set(xlabel='epoch', ylabel='accuracy')
     ax_acc.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format='png', dpi=100)
+    return png.getvalue()

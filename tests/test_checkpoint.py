@@ -182,8 +182,8 @@ def test_clock_checkpoints_default_to_ten_minutes_with_a_directory_and_zero_turn
     assert ckpt.TrainingRun(1, directory=tmp_path, minutes=0).minutes is None
     assert ckpt.TrainingRun(1).minutes is None
     for bad in (-1, float('nan'), float('inf'), '5', True):
-        with pytest.raises(ValueError, match='checkpoint_minutes must be a finite number of '
-                                             'minutes > 0, got'):
+        with pytest.raises(ValueError, match=r'checkpoint_minutes must be a finite number of '
+                                             r'minutes >= 0 \(0: off\), got'):
             ckpt.TrainingRun(1, directory=tmp_path, minutes=bad)
 
 
@@ -301,7 +301,7 @@ def test_python_interrupt_and_resume_with_dropout_and_momentum(tmp_path):
 def test_resume_refuses_another_network_and_other_settings(tmp_path):
     ctx = mx.cpu()
     net, trainer, train_iter, test_iter = _dropout_run(ctx)
-    gn.train_ch5(net, train_iter, test_iter, 64, trainer, ctx, 1, seed=7, verbose=False,
+    gn.train_ch5(net, train_iter, test_iter, 64, trainer, ctx, 2, seed=7, verbose=False,
                  progress=False, checkpoint_dir=tmp_path)
     other = gn.get_model('mlp')
     other.initialize(ctx=ctx)
@@ -320,8 +320,8 @@ def test_resume_refuses_another_network_and_other_settings(tmp_path):
     with pytest.raises(CheckpointError, match='already holds a checkpoint'):
         gn.train_ch5(net, train_iter, test_iter, 64, trainer, ctx, 2, seed=7, verbose=False,
                      checkpoint_dir=tmp_path)
-    with pytest.raises(CheckpointError, match='at end of epoch 1, past num_epochs=0'):
-        gn.train_ch5(net, train_iter, test_iter, 64, trainer, ctx, 0, seed=7, verbose=False,
+    with pytest.raises(CheckpointError, match='at end of epoch 2, past num_epochs=1'):
+        gn.train_ch5(net, train_iter, test_iter, 64, trainer, ctx, 1, seed=7, verbose=False,
                      checkpoint_dir=tmp_path, resume=True)
 
 
@@ -531,7 +531,7 @@ def lenet_run(tmp_path_factory):
     (['train', 'lenet', '--resume', '--overwrite'], 'resume and overwrite exclude each other'),
     (['train', 'lenet', '--epochs', '2'], 'already holds a run'),
     (['train', 'lenet', '--checkpoint-every', '0'],
-     'checkpoint every must be a positive integer, got 0'),
+     'checkpoint_every must be an integer >= 1, got 0'),
 ])
 def test_bad_checkpoint_use_is_one_line_and_exit_2(lenet_run, args, message, capsys):
     assert main(args + ['--out', str(lenet_run), '--ctx', 'cpu']) == 2

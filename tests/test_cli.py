@@ -54,10 +54,10 @@ def test_train_subset_writes_the_run(tmp_path):
 
 @pytest.mark.parametrize('args, message', [
     (['train', 'nosuchnet'], "unknown model 'nosuchnet'; known models: lenet"),
-    (['train', 'lenet', '--epochs', '0'], 'epochs must be a positive integer, got 0'),
-    (['train', 'lenet', '--lr', '-1'], 'lr must be a positive number, got -1'),
-    (['train', 'lenet', '--batch-size', '0'], 'batch size must be a positive integer, got 0'),
-    (['train', 'lenet', '--subset', '0'], 'subset must be a positive integer, got 0'),
+    (['train', 'lenet', '--epochs', '0'], 'num_epochs must be an integer >= 1, got 0'),
+    (['train', 'lenet', '--lr', '-1'], 'lr must be a finite number > 0, got -1.0'),
+    (['train', 'lenet', '--batch-size', '0'], 'batch_size must be an integer >= 1, got 0'),
+    (['train', 'lenet', '--subset', '0'], 'subset must be an integer >= 1, got 0'),
     (['train', 'lenet', '--ctx', 'tpu'], "context 'tpu' not understood"),
     (['train', 'lenet', '--ctx', 'cpu:a'], "context 'cpu:a' not understood"),
     (['train', 'lenet', '--resize', '64'], 'resize 64 does not fit lenet'),

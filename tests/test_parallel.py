@@ -173,7 +173,7 @@ def test_distributed_settings_are_checked(monkeypatch):
     (['launch', '-n', '3', '--', 'train', 'lenet'], 'batch size 256 does not split over 3'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--kvstore', 'local'], 'each worker alone'),
     (['launch', '-n', '2', '--', 'train', 'nosuchnet'], "unknown model 'nosuchnet'"),
-    (['launch', '-n', '0', '--', 'train', 'lenet'], 'workers must be a positive integer'),
+    (['launch', '-n', '0', '--', 'train', 'lenet'], 'num_workers must be an integer >= 1, got 0'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--out', 'x', '--checkpoint-every', '5'],
      'not supported by launch'),
     (['launch', '-n', '2', '--port', '0', '--', 'train', 'lenet'],
