@@ -160,7 +160,9 @@ def _faulted_run(argv, n, fault, watched):
     return dict(n=n, target=seen.get('target'), before=seen.get('before'), code=code, err=err)
 
 
-def every_write(spec):
+def _prepare(spec):
+    """``(base, fault kind, argv, targets)``: the file system mounted if asked, and the files
+    the command writes, in order, from a dry run without a fault."""
     base, kind = Path(spec['base']), spec['fault']
     if spec.get('mount'):
         _mount(base, spec['mount'])
@@ -168,6 +170,11 @@ def every_write(spec):
     dry = base / 'dry'
     targets = _count_writes(argv + ['--out', str(dry)])
     shutil.rmtree(dry)
+    return base, kind, argv, targets
+
+
+def every_write(spec):
+    base, kind, argv, targets = _prepare(spec)
     report = []
     for n in range(1, len(targets) + 1):
         run_dir = base / ('run-%d' % n)
@@ -215,13 +222,7 @@ def _results(out):
 
 
 def reproduce(spec):
-    base, kind = Path(spec['base']), spec['fault']
-    if spec.get('mount'):
-        _mount(base, spec['mount'])
-    argv = spec['argv']
-    dry = base / 'dry'
-    targets = _count_writes(argv + ['--out', str(dry)])
-    shutil.rmtree(dry)
+    base, kind, argv, targets = _prepare(spec)
     report = []
     for n, target in enumerate(targets, 1):
         # The files written atomically, named as spec['select'] names them.

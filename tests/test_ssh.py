@@ -197,23 +197,16 @@ def _status_letter(pid):
 STUBBORN = 'import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)'
 
 
-def test_watcher_stops_the_worker_when_its_input_ends(tmp_path):
-    """The end of the input is all a command without a terminal learns when its ssh client dies."""
-    watcher, child = _watch(tmp_path)
+@pytest.mark.parametrize('stubborn, status', [(False, 128 + signal.SIGTERM),
+                                               (True, 128 + signal.SIGKILL)],
+                         ids=['obeys SIGTERM', 'ignores SIGTERM'])
+def test_watcher_stops_the_worker_when_its_input_ends(tmp_path, stubborn, status):
+    """The end of the input is all a command without a terminal learns when its ssh client dies;
+    a worker that ignores SIGTERM is killed after the grace period."""
+    watcher, child = _watch(tmp_path, STUBBORN, grace=0.5) if stubborn else _watch(tmp_path)
     try:
         watcher.stdin.close()
-        assert watcher.wait(timeout=30) == 128 + signal.SIGTERM
-        assert _wait_for(lambda: _gone(child), 5)
-    finally:
-        watcher.kill()
-        watcher.wait()
-
-
-def test_watcher_kills_a_worker_that_ignores_sigterm(tmp_path):
-    watcher, child = _watch(tmp_path, STUBBORN, grace=0.5)
-    try:
-        watcher.stdin.close()
-        assert watcher.wait(timeout=30) == 128 + signal.SIGKILL
+        assert watcher.wait(timeout=30) == status
         assert _wait_for(lambda: _gone(child), 5)
     finally:
         watcher.kill()
