@@ -13,11 +13,14 @@ import sys
 import time
 from collections import namedtuple
 
-import mxnet as mx
-from mxnet import autograd, gluon, nd
-
+from . import MXNET_IMPORT_ERROR
 from .data import FILES, default_data_root, read_idx
-from .train import gpu_count, mxnet_reason, probe
+
+if MXNET_IMPORT_ERROR is None:
+    import mxnet as mx
+    from mxnet import autograd, gluon, nd
+
+    from .train import gpu_count, mxnet_reason, probe
 
 __all__ = ['Item', 'doctor', 'FEATURES']
 
@@ -204,13 +207,37 @@ def _safely(name, check, *args):
     try:
         return check(*args)
     except Exception as e:  # noqa: BLE001 -- see above
+        loaded = MXNET_IMPORT_ERROR is None
         return [Item(name, 'fail', 'could not be determined: %s: %s'
-                     % (type(e).__name__, mxnet_reason(e) if isinstance(e, mx.base.MXNetError)
-                        else e))]
+                     % (type(e).__name__, mxnet_reason(e)
+                        if loaded and isinstance(e, mx.base.MXNetError) else e))]
+
+
+def _without_mxnet(root, out):
+    """The report when MXNet itself cannot be loaded: what can be found without it."""
+    hint = (' (the NVIDIA driver is missing: this environment needs a GPU machine; on this one '
+            'use the CPU environment, .venv)' if 'libcuda' in MXNET_IMPORT_ERROR else '')
+    items = python_item() + [Item('mxnet', 'fail', 'cannot be loaded: %s%s'
+                                  % (MXNET_IMPORT_ERROR, hint))]
+    for name, check, args in (('driver', driver_item, ()), ('openmp', omp_item, ()),
+                              ('data', data_items, (root,))):
+        items += _safely(name, check, *args)
+    _print(items, out)
+    out('training cannot run here: MXNet cannot be loaded')
+    return 1
+
+
+def _print(items, out):
+    width = max(len(i.name) for i in items)
+    for item in items:
+        out('%-4s  %-*s  %s' % ({'fail': 'FAIL'}.get(item.status, item.status), width,
+                                item.name, item.text))
 
 
 def doctor(root=None, out=print):
     """Print the report; return the exit status (0: training can run on some context)."""
+    if MXNET_IMPORT_ERROR is not None:
+        return _without_mxnet(root, out)
     usable = []
     items = []
     for name, check, args in (('python', python_item, ()), ('mxnet', mxnet_item, ()),
@@ -224,10 +251,7 @@ def doctor(root=None, out=print):
         items += result
         if all(i.status != 'fail' for i in result):
             trained.append(str(ctx))
-    width = max(len(i.name) for i in items)
-    for item in items:
-        out('%-4s  %-*s  %s' % ({'fail': 'FAIL'}.get(item.status, item.status), width,
-                                item.name, item.text))
+    _print(items, out)
     data_bad = any(i.name == 'data' and i.status == 'fail' for i in items)
     if trained and not data_bad:
         out('training can run on %s' % ', '.join(trained))

@@ -1,5 +1,7 @@
 """gluon-notes doctor: every item on this (CPU) machine; failing items reported, no traceback."""
+import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -122,3 +124,29 @@ def test_omp_default_is_half_the_cores_on_x86(monkeypatch):
     assert item.status == 'warn'
     assert item.text == ("4 thread(s) (MXNet's default) of 8 logical cores; on a CPU, export "
                          "OMP_NUM_THREADS=8 to use every core")
+
+
+def test_doctor_reports_an_mxnet_that_cannot_load_without_a_traceback(tmp_path):
+    """A CUDA build of MXNet without the NVIDIA driver fails to load libcuda.so.1; a stand-in
+    mxnet package that fails the same way shows what the doctor and the package then do."""
+    fake = tmp_path / 'mxnet'
+    fake.mkdir()
+    (fake / '__init__.py').write_text(
+        "raise OSError('libcuda.so.1: cannot open shared object file: No such file or "
+        "directory')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    result = subprocess.run([sys.executable, '-m', 'gluon_notes.cli', 'doctor'],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert 'Traceback' not in result.stdout + result.stderr
+    assert re.search(r'FAIL +mxnet +cannot be loaded: libcuda\.so\.1: cannot open shared object '
+                     r'file.*the NVIDIA driver is missing', result.stdout)
+    assert re.search(r'ok +data ', result.stdout)
+    assert result.stdout.splitlines()[-1] == 'training cannot run here: MXNet cannot be loaded'
+    use = subprocess.run([sys.executable, '-c', 'import gluon_notes as gn; gn.train_ch5'],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert use.returncode == 1
+    assert use.stderr.strip().splitlines()[-1] == (
+        'ImportError: gluon_notes.train_ch5 needs MXNet, which cannot be loaded here: '
+        'libcuda.so.1: cannot open shared object file: No such file or directory; run '
+        '"gluon-notes doctor"')
