@@ -246,6 +246,8 @@ def plot_recorded_run(row, book_test_acc=None, title=None):
     title = '%s\n%s' % (title, label) if title else label
     if row.get('history'):
         axes = plot_curves(row['history'], book_test_acc=book_test_acc, label='recorded')
+        for ax in axes:  # whole epochs only, also for a one-epoch row
+            ax.set_xticks([r['epoch'] for r in row['history']])
         axes[0].figure.suptitle(title, fontsize=9)
         axes[0].figure.tight_layout()
         return axes

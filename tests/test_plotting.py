@@ -119,6 +119,7 @@ def test_plot_recorded_run_draws_a_history_or_the_final_figures():
     assert list(ax_loss.lines[0].get_ydata()) == [1.0, 0.5, 1.0 / 3]
     assert list(ax_acc.lines[1].get_ydata()) == pytest.approx([0.15, 0.25, 0.35])
     assert 'scope: full (3 epochs)' in ax_loss.figure._suptitle.get_text()
+    assert list(ax_acc.get_xticks()) == [1, 2, 3]
     with pytest.raises(ValueError, match='no recorded run'):
         gn.plot_recorded_run(None)
     plt.close('all')
