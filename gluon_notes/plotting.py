@@ -181,3 +181,86 @@ def recorded_run(model, results_dir=None):
         return None
     rows = [r for r in json.loads(path.read_text())['rows'] if r['model'] == model]
     return rows[0] if rows else None
+
+
+# Chapter-5 notebooks: the book's layer trace drawn as a block diagram, and a recorded run of
+# results/results.json drawn whatever its scope (a full history, or only final figures).
+__all__ += ['plot_shape_trace', 'recorded_label', 'plot_recorded_run']
+
+
+def _shape_label(shape):
+    return '\u00d7'.join(str(d) for d in shape[1:])
+
+
+def plot_shape_trace(trace, input_shape=None, title=None, ax=None):
+    """The book's layer trace ``[(name, output shape), ...]`` (``cli.layer_trace``) as a block
+    diagram: one box per layer, as tall as its output's height (relative to the largest) and
+    wider the more channels it has (log scale); a flat output (N, F) is a thin hatched box.
+    ``input_shape`` (N, C, H, W) adds the input as a first box. Returns the axes."""
+    rows = ([('input', tuple(input_shape))] if input_shape is not None else []) + [
+        (name, tuple(shape)) for name, shape in trace]
+    if not rows:
+        raise ValueError('plot_shape_trace needs a non-empty trace of (name, shape) pairs')
+    for name, shape in rows:
+        if len(shape) not in (2, 4):
+            raise ValueError('%s: expected an output shape (N, C, H, W) or (N, F), got %s'
+                             % (name, shape))
+    plt = _plt()
+    from matplotlib.patches import Rectangle
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(rows)), 3.6))
+    max_side = max((s[2] for _, s in rows if len(s) == 4), default=1)
+    max_width = max(np.log2(max(s[1], 2)) for _, s in rows)
+    for i, (name, shape) in enumerate(rows):
+        width = 0.2 + 0.6 * np.log2(max(shape[1], 2)) / max_width
+        flat = len(shape) == 2
+        height = 0.04 if flat else max(shape[2] / max_side, 0.02)
+        ax.add_patch(Rectangle((i - width / 2, 0), width, height, facecolor='white' if flat else
+                               plt.cm.viridis(0.15 + 0.7 * i / max(len(rows) - 1, 1)),
+                               edgecolor='black', hatch='//' if flat else None))
+        ax.text(i, height + 0.03, _shape_label(shape), ha='center', va='bottom', rotation=90,
+                fontsize=7)
+        ax.text(i, -0.04, name, ha='right', va='top', rotation=60, fontsize=7)
+    ax.set_xlim(-0.7, len(rows) - 0.3)
+    ax.set_ylim(-0.05, 1.45)
+    ax.axis('off')
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def recorded_label(row):
+    """One line naming a results row: scope, epochs, date, device and machine."""
+    if not row:
+        raise ValueError('no recorded run to label (the model has no row in results.json)')
+    return 'recorded run, scope: %s (%s epochs); %s, %s, %s' % (
+        row.get('scope', '?'), row.get('epochs', '?'), row.get('date', '?'),
+        row.get('device', '?'), row.get('machine', '?'))
+
+
+def plot_recorded_run(row, book_test_acc=None, title=None):
+    """A ``recorded_run`` row drawn: its per-epoch curves (``plot_curves``) when it carries a
+    history, otherwise its final train and test accuracy as bars next to the book's test
+    accuracy. Titled with ``recorded_label(row)``; returns the axes."""
+    label = recorded_label(row)
+    title = '%s\n%s' % (title, label) if title else label
+    if row.get('history'):
+        axes = plot_curves(row['history'], book_test_acc=book_test_acc, label='recorded')
+        for ax in axes:  # whole epochs only, also for a one-epoch row
+            ax.set_xticks([r['epoch'] for r in row['history']])
+        axes[0].figure.suptitle(title, fontsize=9)
+        axes[0].figure.tight_layout()
+        return axes
+    plt = _plt()
+    _, ax = plt.subplots(figsize=(4.5, 3.2))
+    values = [row['train_acc'], row['test_acc']]
+    bars = ax.bar(['train acc', 'test acc'], values, color=['tab:blue', 'tab:orange'])
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, '%.3f' % v, ha='center', fontsize=8)
+    if book_test_acc:
+        ax.axhline(book_test_acc, color='gray', linestyle=':',
+                   label='book test acc %.3f' % book_test_acc)
+        ax.legend(fontsize=8, loc='upper left')
+    ax.set(ylim=(0, 1), ylabel='accuracy after the last epoch')
+    ax.set_title(title + '\n(final figures only: this row has no per-epoch history)', fontsize=8)
+    return ax

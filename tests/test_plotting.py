@@ -76,3 +76,50 @@ def test_recorded_run_reads_the_results_row(tmp_path):
     assert gn.recorded_run('lenet', tmp_path) == {'model': 'lenet', 'x': 1}
     assert gn.recorded_run('nin', tmp_path) is None
     assert gn.recorded_run('nin', tmp_path / 'missing') is None
+
+
+def test_shape_trace_draws_one_box_per_layer_sized_by_its_output():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    net = gn.get_model('lenet')
+    net.initialize(init.Xavier())
+    trace = layer_trace(net, nd.random.uniform(shape=(1, 1, 28, 28)))
+    ax = gn.plot_shape_trace(trace, input_shape=(1, 1, 28, 28))
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(boxes) == len(trace) + 1
+    # Heights follow the outputs' sides relative to the 28-pixel input: 24/28 after the first
+    # convolution, 12/28 after its pooling.
+    assert boxes[1].get_height() == pytest.approx(24 / 28)
+    assert boxes[2].get_height() == pytest.approx(12 / 28)
+    # More channels, wider box; the flat dense outputs are the thin boxes.
+    assert boxes[1].get_width() > boxes[0].get_width()
+    assert [b.get_height() for b in boxes[-3:]] == [0.04] * 3
+    texts = [t.get_text() for t in ax.texts]
+    assert '6\u00d724\u00d724' in texts and '120' in texts
+    with pytest.raises(ValueError, match='non-empty'):
+        gn.plot_shape_trace([])
+    with pytest.raises(ValueError, match=r'conv0: expected an output shape.*\(1, 6, 24\)'):
+        gn.plot_shape_trace([('conv0', (1, 6, 24))])
+    plt.close('all')
+
+
+def test_plot_recorded_run_draws_a_history_or_the_final_figures():
+    import matplotlib.pyplot as plt
+    row = dict(model='densenet', scope='1 epoch, subset 2000 (CPU)', epochs=1, date='2026-11-26',
+               device='cpu(0)', machine='AMD EPYC, 2 cores', train_acc=0.407, test_acc=0.1015)
+    assert gn.recorded_label(row) == ('recorded run, scope: 1 epoch, subset 2000 (CPU) (1 epochs); '
+                                      '2026-11-26, cpu(0), AMD EPYC, 2 cores')
+    ax = gn.plot_recorded_run(row, book_test_acc=0.879)
+    assert [b.get_height() for b in ax.patches] == [0.407, 0.1015]
+    assert '2026-11-26' in ax.get_title() and 'no per-epoch history' in ax.get_title()
+    assert 'book test acc 0.879' in [t.get_text() for t in ax.get_legend().get_texts()]
+    history = [dict(epoch=e, loss=1.0 / e, train_acc=0.1 * e, test_acc=0.1 * e + 0.05)
+               for e in (1, 2, 3)]
+    ax_loss, ax_acc = gn.plot_recorded_run(dict(row, epochs=3, scope='full', history=history))
+    assert list(ax_loss.lines[0].get_ydata()) == [1.0, 0.5, 1.0 / 3]
+    assert list(ax_acc.lines[1].get_ydata()) == pytest.approx([0.15, 0.25, 0.35])
+    assert 'scope: full (3 epochs)' in ax_loss.figure._suptitle.get_text()
+    assert list(ax_acc.get_xticks()) == [1, 2, 3]
+    with pytest.raises(ValueError, match='no recorded run'):
+        gn.plot_recorded_run(None)
+    plt.close('all')
