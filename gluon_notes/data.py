@@ -4,6 +4,7 @@ d2lzh decodes every image on every epoch through ``ToTensor`` in worker processe
 decoded once, resized once (as uint8, the way ``transforms.Resize`` does it, so values match d2lzh's)
 and cached in memory; an epoch only shuffles indices and converts each batch to float32 in [0, 1].
 """
+import atexit
 import gzip
 import math
 import os
@@ -212,10 +213,34 @@ class FashionMNISTIter:
             X = self.images[idx].astype(np.float32)
             np.divide(X, np.float32(255), out=X)
             y = np.array(self.labels[idx], dtype=np.int32)  # a copy: never share the cache
-            # Wrapping the fresh arrays costs no copy and, unlike nd.array, does not wait for the
-            # engine to finish every operation already queued (the previous batch's training
-            # step), so the next step is queued while the current one runs.
-            yield nd.from_numpy(X), nd.from_numpy(y)
+            yield _to_engine(X), _to_engine(y)
+
+
+_DRAINED_AT_EXIT = []
+
+
+def _drain_engine():
+    from mxnet import nd
+    nd.waitall()
+
+
+def _to_engine(array):
+    """``array`` as an NDArray, without waiting for the engine.
+
+    ``nd.array`` copies through ``SyncCopyFromCPU``, which first waits until the engine has run every
+    operation already queued (the previous batch's training step), so Python and the engine would
+    take turns. ``nd.from_numpy`` does not wait, but frees the numpy buffer through a Python
+    callback from an engine thread; if that runs while the interpreter shuts down, the thread
+    cannot take the GIL and the process aborts ("terminate called without an active exception").
+    So the wrapped buffer is copied by an engine operation (queued, no wait) into MXNet-owned memory,
+    the wrapper is released as soon as that copy has run, and before the interpreter exits the
+    engine is drained, so no such release is left for the shutdown.
+    """
+    from mxnet import nd
+    if not _DRAINED_AT_EXIT:
+        atexit.register(_drain_engine)
+        _DRAINED_AT_EXIT.append(True)
+    return nd.from_numpy(array).copy()
 
 
 def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None, *,

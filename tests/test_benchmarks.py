@@ -26,3 +26,22 @@ def test_scaling_benchmark_lists_the_traffic_of_every_registered_network():
     out = _run('bench_scaling.py', '--traffic-only')
     for name in gn.list_models():
         assert re.search(r'^%s +\d+x\d+ +\d+' % re.escape(name), out, re.M), (name, out)
+
+
+def test_loop_floor_benchmark_times_every_side_of_any_registered_model():
+    out = _run('bench_loop_floor.py', 'lenet', 'mlp', '--batches', '2', '--test-batches', '1',
+               '--repeats', '1')
+    for name in ('lenet', 'mlp'):
+        assert re.search(r'^== %s: lr [\d.]+, batch 256' % name, out, re.M), out
+        assert re.search(r'^%s median: train_ch5 [\d.]+ s \([+-][\d.]+%% over the floor\), '
+                         r'train_ch5\+seed [\d.]+ s .*operators alone [\d.]+ s$' % name,
+                         out, re.M), out
+    for side in ('train_ch5', r'train_ch5\+seed', 'operators'):
+        assert len(re.findall(r'^%s +run 1: +[\d.]+ s' % side, out, re.M)) == 2, out
+
+
+def test_loop_floor_benchmark_names_the_registered_models_for_an_unknown_one():
+    proc = subprocess.run([sys.executable, 'bench_loop_floor.py', 'lenet5'], cwd=BENCH,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    assert "unknown model 'lenet5'; registered: " in proc.stderr and 'resnet18' in proc.stderr
