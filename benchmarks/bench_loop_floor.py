@@ -1,7 +1,8 @@
 """How much the training loop costs over the bare operators, for any registered model.
 
 For each model, at the book's settings (batch size, learning rate, input size, init), on the CPU,
-three runs over the same number of full batches take turns, each on a fresh network:
+three runs over the same number of full batches take turns (in a rotated order), each on a fresh
+network:
 
 * ``train_ch5``: the loader (``FashionMNISTIter``) and ``gluon_notes.train_ch5``, as a user calls
   them, then the test-set evaluation;
@@ -14,7 +15,8 @@ three runs over the same number of full batches take turns, each on a fresh netw
 
 Every network is hybridized and run forward and backward once before its timing starts, so that
 building the graph and oneDNN's kernels is outside the figures. Prints every run and, per model, the
-median time of each side and its cost over the floor. MXNet reads OMP_NUM_THREADS when it is
+median time of each side and its cost over the floor, both as the ratio of the medians and as the
+median of the ratios within each round (steadier when the machine's speed drifts). MXNet reads OMP_NUM_THREADS when it is
 imported: set it in the environment to give every run the same number of threads.
 
     python benchmarks/bench_loop_floor.py [MODEL ...] [--batches 8] [--test-batches 2] [--repeats 3]
@@ -104,16 +106,25 @@ def bench_model(name, batches, test_batches, repeats):
           % (name, spec.describe(), batches, batches * spec.batch_size, test_batches), flush=True)
     times = {side: [] for side, _ in SIDES}
     for i in range(repeats):
-        for side, fn in SIDES:
+        # The sides take turns in a rotated order, so that none always runs first or last.
+        for side, fn in SIDES[i % len(SIDES):] + SIDES[:i % len(SIDES)]:
             seconds, line = fn(spec, train_iter, test_iter, i)
             times[side].append(seconds)
             print('%-15s run %d: %7.2f s  | %s' % (side, i + 1, seconds, line), flush=True)
     med = {side: statistics.median(t) for side, t in times.items()}
-    floor = med['operators']
+    # On a shared machine the speed drifts over minutes; a side's time over the floor's within the
+    # same round is steadier than the ratio of the medians.
+    paired = {side: statistics.median(a / b for a, b in zip(t, times['operators']))
+              for side, t in times.items()}
     print('%s median: %s' % (name, ', '.join(
-        '%s %.2f s (%+.1f%% over the floor)' % (side, med[side], 100 * (med[side] / floor - 1))
-        if side != 'operators' else 'operators alone %.2f s' % floor for side, _ in SIDES)),
-        flush=True)
+        '%s %.2f s (%+.1f%% over the floor; paired by round %+.1f%%)'
+        % (side, med[side], 100 * (med[side] / med['operators'] - 1), 100 * (paired[side] - 1))
+        if side != 'operators' else 'operators alone %.2f s' % med[side]
+        for side, _ in SIDES)), flush=True)
+    # The loop's own work per batch does not grow with the network: measured on a small network,
+    # where the operators are cheap, it bounds what the loop can add to a large one.
+    print('%s: the loop adds %.1f ms per training batch (train_ch5 median - floor median) / %d'
+          % (name, 1000 * (med['train_ch5'] - med['operators']) / batches, batches), flush=True)
     return med
 
 

@@ -33,7 +33,8 @@ def test_loop_floor_benchmark_times_every_side_of_any_registered_model():
                '--repeats', '1')
     for name in ('lenet', 'mlp'):
         assert re.search(r'^== %s: lr [\d.]+, batch 256' % name, out, re.M), out
-        assert re.search(r'^%s median: train_ch5 [\d.]+ s \([+-][\d.]+%% over the floor\), '
+        assert re.search(r'^%s median: train_ch5 [\d.]+ s \([+-][\d.]+%% over the floor; paired by '
+                         r'round [+-][\d.]+%%\), '
                          r'train_ch5\+seed [\d.]+ s .*operators alone [\d.]+ s$' % name,
                          out, re.M), out
     for side in ('train_ch5', r'train_ch5\+seed', 'operators'):
