@@ -13,9 +13,13 @@ a subset, and their rows say so, unless ``full`` asks for the book's settings wh
 interrupted one resumes from its checkpoint, so a reproduction can be stopped and started again.
 
 Each row is the run with ``seed``; ``extra_seeds`` trains the same settings again with other seeds
-and records their accuracies in the row, so the table shows how much one run varies.
+and records their accuracies in the row, so the table shows how much one run varies. Several
+reproductions may share ``OUT`` (say one per core, each with other models): each publishes a
+finished model by reading the rows back under a lock and replacing only that model's.
 """
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import platform
@@ -26,7 +30,7 @@ import mxnet as mx
 import numpy as np
 
 from . import checks
-from .checkpoint import (has_checkpoint, make_directory, write_atomically,
+from .checkpoint import (_reporting, has_checkpoint, make_directory, write_atomically,
                          write_files_atomically)
 from .registry import get_spec, list_models
 from .runner import train_model
@@ -168,6 +172,21 @@ def _train(spec, run_dir, num_epochs, subset, ctx, seed, checkpoint_minutes, ver
     return history
 
 
+@contextlib.contextmanager
+def _results_lock(out):
+    """Hold an exclusive lock on ``OUT/.results.lock`` (a file kept there, empty) while rows are
+    read back and written, so that reproductions sharing ``OUT`` take turns."""
+    path = out / '.results.lock'
+    with _reporting(path, out):  # a read-only OUT fails here as it would at the first write
+        lock = open(path, 'a')
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _publish(out, rows, histories):
     """Write ``results.json``, ``RESULTS.md`` and the PNG of each of ``histories`` (model name to
     history) into ``out``: all of them or, after a fault, none (``write_files_atomically``).
@@ -202,8 +221,12 @@ def reproduce(models=None, *, quick=False, full=False, ctx=None, out='results', 
     rows = {r['model']: r for r in _load_rows(json_path)}
 
     def publish(spec, history=None):
-        ordered = [rows[n] for n in list_models() if n in rows]
-        _publish(out, ordered, {spec.name: history} if history is not None else {})
+        # Another reproduce may have published into the same OUT since this one read it (two
+        # queues sharing the cores): take its rows, replace only this model's.
+        with _results_lock(out):
+            rows.update((r['model'], r) for r in _load_rows(json_path) if r['model'] != spec.name)
+            ordered = [rows[n] for n in list_models() if n in rows]
+            _publish(out, ordered, {spec.name: history} if history is not None else {})
 
     for spec in specs:
         num_epochs, subset, scope = plan_run(spec, quick, on_gpu, full)

@@ -82,3 +82,26 @@ def test_quick_and_full_exclude_each_other(tmp_path):
                              '--full', '--out', str(tmp_path)], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and 'not allowed with argument' in result.stderr
+
+
+def test_a_reproduction_keeps_the_rows_another_one_published_meanwhile(tmp_path, monkeypatch):
+    """Two reproductions sharing OUT (one per core): while the first trains, the second publishes
+    its model; the first's publication keeps that row instead of writing back what it read."""
+    import gluon_notes.reproduce as rp
+    out, runs = tmp_path / 'results', tmp_path / 'runs'
+    rp.reproduce(['lenet'], quick=True, out=out, runs=runs, verbose=False)
+    train = rp._train
+
+    def train_while_another_publishes(spec, *args):
+        history = train(spec, *args)
+        if spec.name == 'softmax_regression':
+            rp.reproduce(['mlp'], quick=True, out=out, runs=runs, verbose=False)
+        return history
+    monkeypatch.setattr(rp, '_train', train_while_another_publishes)
+    rp.reproduce(['softmax_regression'], quick=True, out=out, runs=runs, verbose=False)
+    rows = json.loads((out / 'results.json').read_text())['rows']
+    assert [r['model'] for r in rows] == [n for n in gn.list_models()
+                                          if n in ('lenet', 'softmax_regression', 'mlp')]
+    table = (out / 'RESULTS.md').read_text()
+    for name in ('lenet', 'softmax_regression', 'mlp'):
+        assert '| %s | quick' % name in table and (out / ('%s.png' % name)).exists()
