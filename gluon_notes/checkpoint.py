@@ -173,7 +173,7 @@ def _fault(e, path, directory, action):
 
 
 @contextlib.contextmanager
-def _reporting(path, directory, action='write'):
+def as_run_files_error(path, directory, action='write'):
     """Raise an OSError of the block as a RunFilesError about ``path`` in ``directory``."""
     try:
         yield
@@ -217,10 +217,10 @@ def write_files_atomically(files):
             path = Path(path)
             tmp = path.parent / ('.%s.tmp%d' % (path.name, os.getpid()))
             staged.append((tmp, path))
-            with _reporting(path, path.parent):
+            with as_run_files_error(path, path.parent):
                 _write_bytes(tmp, data)
         for tmp, path in staged:
-            with _reporting(path, path.parent):
+            with as_run_files_error(path, path.parent):
                 os.replace(tmp, path)
     except BaseException:
         for tmp, _ in staged:
@@ -236,7 +236,7 @@ def write_atomically(path, data):
 def make_directory(path):
     """Create the directory ``path`` and its parents if missing; RunFilesError if impossible."""
     path = Path(path)
-    with _reporting(path, path, 'create the directory'):
+    with as_run_files_error(path, path, 'create the directory'):
         path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -315,13 +315,13 @@ class CheckpointStore:
         if trainer is not None:
             files[STATES] = _saved_bytes(trainer.save_states)
         files[STATE] = (json.dumps(state) + '\n').encode()
-        with _reporting(directory, directory, 'write a checkpoint into'):
+        with as_run_files_error(directory, directory, 'write a checkpoint into'):
             seq = 1 + max([_seq_of(p.name) for p in directory.iterdir()] + [0])
         name = 'ckpt-%06d' % seq
         tmp, final = directory / ('.%s.tmp%d' % (name, os.getpid())), directory / name
         switched = False
         try:
-            with _reporting(final, directory, 'write the checkpoint'):
+            with as_run_files_error(final, directory, 'write the checkpoint'):
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp.mkdir()
                 for fname in sorted(files):
@@ -339,7 +339,7 @@ class CheckpointStore:
             # The switch: from here on the manifest names the new checkpoint.
             write_atomically(directory / MANIFEST, (json.dumps(manifest, indent=1) + '\n').encode())
             switched = True
-            with _reporting(directory / MANIFEST, directory):
+            with as_run_files_error(directory / MANIFEST, directory):
                 _fsync_dir(directory)
         except BaseException:
             if not switched:
@@ -408,7 +408,7 @@ class CheckpointStore:
         directory = self.directory
         if not directory.is_dir():
             return
-        with _reporting(directory / MANIFEST, directory, 'remove'):
+        with as_run_files_error(directory / MANIFEST, directory, 'remove'):
             (directory / MANIFEST).unlink(missing_ok=True)
         for p in directory.iterdir():
             if p.name.startswith('ckpt-') or p.name.startswith('.ckpt-') or p.name.startswith(

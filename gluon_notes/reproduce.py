@@ -30,8 +30,8 @@ import mxnet as mx
 import numpy as np
 
 from . import checks
-from .checkpoint import (_reporting, has_checkpoint, make_directory, write_atomically,
-                         write_files_atomically)
+from .checkpoint import (as_run_files_error, has_checkpoint, make_directory,
+                         write_atomically, write_files_atomically)
 from .registry import get_spec, list_models
 from .runner import train_model
 from .train import as_ctx_list, history_png
@@ -177,7 +177,7 @@ def _results_lock(out):
     """Hold an exclusive lock on ``OUT/.results.lock`` (a file kept there, empty) while rows are
     read back and written, so that reproductions sharing ``OUT`` take turns."""
     path = out / '.results.lock'
-    with _reporting(path, out):  # a read-only OUT fails here as it would at the first write
+    with as_run_files_error(path, out):  # a read-only OUT fails here as it would at the first write
         lock = open(path, 'a')
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
