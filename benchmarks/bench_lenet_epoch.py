@@ -104,17 +104,28 @@ def run_operators(seed, subset):
     return time.time() - start, 'forward/backward/update of every batch + test forward only'
 
 
-def alternate(runners, repeats, subset):
-    """Run each ``(name, fn)`` of ``runners`` in turn, ``repeats`` times; print every run and
-    return the median seconds per name."""
-    gn.load_fashion_mnist_arrays('train', subset=subset)  # decode once, outside the timings
-    gn.load_fashion_mnist_arrays('test', subset=subset)
+def take_turns(runners, repeats, *args, rotate=False):
+    """Run each ``(name, fn)`` of ``runners`` in turn, ``repeats`` times, as ``fn(i, *args)`` in
+    round ``i``, which returns ``(seconds, line)``; print every run and return the seconds of
+    every run per name. ``rotate`` starts each round one runner later, so that none always runs
+    first or last."""
+    runners = list(runners)
     times = {name: [] for name, _ in runners}
     for i in range(repeats):
-        for name, fn in runners:
-            seconds, line = fn(i, subset)
+        shift = i % len(runners) if rotate else 0
+        for name, fn in runners[shift:] + runners[:shift]:
+            seconds, line = fn(i, *args)
             times[name].append(seconds)
             print('%-16s run %d: %6.2f s  | %s' % (name, i + 1, seconds, line), flush=True)
+    return times
+
+
+def alternate(runners, repeats, subset):
+    """``take_turns`` over the data's first ``subset`` examples (decoded once, outside the
+    timings); return the median seconds per name."""
+    gn.load_fashion_mnist_arrays('train', subset=subset)
+    gn.load_fashion_mnist_arrays('test', subset=subset)
+    times = take_turns(runners, repeats, subset)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

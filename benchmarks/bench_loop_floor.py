@@ -16,8 +16,9 @@ network:
 Every network is hybridized and run forward and backward once before its timing starts, so that
 building the graph and oneDNN's kernels is outside the figures. Prints every run and, per model, the
 median time of each side and its cost over the floor, both as the ratio of the medians and as the
-median of the ratios within each round (steadier when the machine's speed drifts). MXNet reads OMP_NUM_THREADS when it is
-imported: set it in the environment to give every run the same number of threads.
+median of the ratios within each round (steadier when the machine's speed drifts). MXNet reads
+OMP_NUM_THREADS when it is imported: set it in the environment to give every run the same number of
+threads.
 
     python benchmarks/bench_loop_floor.py [MODEL ...] [--batches 8] [--test-batches 2] [--repeats 3]
 """
@@ -33,7 +34,7 @@ from mxnet import autograd, gluon, nd
 
 import gluon_notes as gn
 from gluon_notes.runner import make_initializer
-from bench_lenet_epoch import threads
+from bench_lenet_epoch import take_turns, threads
 
 
 def iterators(spec, batches, test_batches):
@@ -75,8 +76,7 @@ def run_loop(spec, train_iter, test_iter, seed):
     return seconds, out.getvalue().splitlines()[-1]
 
 
-def run_operators(spec, train_iter, test_iter, seed):
-    del seed
+def run_operators(spec, train_iter, test_iter):
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     loss.hybridize()
     train, test = list(train_iter), list(test_iter)
@@ -93,24 +93,16 @@ def run_operators(spec, train_iter, test_iter, seed):
     return time.time() - start, 'forward/backward/update of every batch + test forward only'
 
 
-SIDES = (('train_ch5', lambda s, tr, te, i: run_loop(s, tr, te, None)),
-         ('train_ch5+seed', lambda s, tr, te, i: run_loop(s, tr, te, i)),
-         ('operators', run_operators))
-
-
 def bench_model(name, batches, test_batches, repeats):
     """Print every run of ``name`` and return the median seconds of each side."""
     spec = gn.get_spec(name)
     train_iter, test_iter = iterators(spec, batches, test_batches)
     print('== %s: %s; %d training batches (%d examples), %d test batches'
           % (name, spec.describe(), batches, batches * spec.batch_size, test_batches), flush=True)
-    times = {side: [] for side, _ in SIDES}
-    for i in range(repeats):
-        # The sides take turns in a rotated order, so that none always runs first or last.
-        for side, fn in SIDES[i % len(SIDES):] + SIDES[:i % len(SIDES)]:
-            seconds, line = fn(spec, train_iter, test_iter, i)
-            times[side].append(seconds)
-            print('%-15s run %d: %7.2f s  | %s' % (side, i + 1, seconds, line), flush=True)
+    sides = (('train_ch5', lambda i: run_loop(spec, train_iter, test_iter, None)),
+             ('train_ch5+seed', lambda i: run_loop(spec, train_iter, test_iter, i)),
+             ('operators', lambda i: run_operators(spec, train_iter, test_iter)))
+    times = take_turns(sides, repeats, rotate=True)
     med = {side: statistics.median(t) for side, t in times.items()}
     # On a shared machine the speed drifts over minutes; a side's time over the floor's within the
     # same round is steadier than the ratio of the medians.
@@ -120,7 +112,7 @@ def bench_model(name, batches, test_batches, repeats):
         '%s %.2f s (%+.1f%% over the floor; paired by round %+.1f%%)'
         % (side, med[side], 100 * (med[side] / med['operators'] - 1), 100 * (paired[side] - 1))
         if side != 'operators' else 'operators alone %.2f s' % med[side]
-        for side, _ in SIDES)), flush=True)
+        for side, _ in sides)), flush=True)
     # The loop's own work per batch does not grow with the network: measured on a small network,
     # where the operators are cheap, it bounds what the loop can add to a large one.
     print('%s: the loop adds %.1f ms per training batch (train_ch5 median - floor median) / %d'
