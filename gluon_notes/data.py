@@ -204,6 +204,7 @@ class FashionMNISTIter:
 
     def __iter__(self):
         from mxnet import nd
+        _drain_engine_at_exit()
         n = self.num_examples
         order = self.rng.permutation(n) if self.shuffle else None
         for start in range(0, n, self.batch_size):
@@ -213,34 +214,26 @@ class FashionMNISTIter:
             X = self.images[idx].astype(np.float32)
             np.divide(X, np.float32(255), out=X)
             y = np.array(self.labels[idx], dtype=np.int32)  # a copy: never share the cache
-            yield _to_engine(X), _to_engine(y)
+            # nd.array would copy through SyncCopyFromCPU, which first waits until the engine has
+            # run every operation already queued (the previous batch's training step), so Python
+            # and the engine would take turns. nd.from_numpy does not wait, but frees the numpy
+            # buffer through a Python callback from an engine thread, which aborts the process
+            # ("terminate called without an active exception") if it runs while the interpreter
+            # shuts down. So the wrapper is copied by a queued engine operation into MXNet's own
+            # memory and released once that copy has run; the engine is drained at exit.
+            yield nd.from_numpy(X).copy(), nd.from_numpy(y).copy()
 
 
-_DRAINED_AT_EXIT = []
+_drain_registered = False
 
 
-def _drain_engine():
-    from mxnet import nd
-    nd.waitall()
-
-
-def _to_engine(array):
-    """``array`` as an NDArray, without waiting for the engine.
-
-    ``nd.array`` copies through ``SyncCopyFromCPU``, which first waits until the engine has run every
-    operation already queued (the previous batch's training step), so Python and the engine would
-    take turns. ``nd.from_numpy`` does not wait, but frees the numpy buffer through a Python
-    callback from an engine thread; if that runs while the interpreter shuts down, the thread
-    cannot take the GIL and the process aborts ("terminate called without an active exception").
-    So the wrapped buffer is copied by an engine operation (queued, no wait) into MXNet-owned memory,
-    the wrapper is released as soon as that copy has run, and before the interpreter exits the
-    engine is drained, so no such release is left for the shutdown.
-    """
-    from mxnet import nd
-    if not _DRAINED_AT_EXIT:
-        atexit.register(_drain_engine)
-        _DRAINED_AT_EXIT.append(True)
-    return nd.from_numpy(array).copy()
+def _drain_engine_at_exit():
+    """Have the interpreter wait for MXNet's engine before it shuts down (registered once)."""
+    global _drain_registered
+    if not _drain_registered:
+        from mxnet import nd
+        atexit.register(nd.waitall)
+        _drain_registered = True
 
 
 def load_data_fashion_mnist(batch_size, resize=None, root=None, num_workers=None, subset=None, *,
