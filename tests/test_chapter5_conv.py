@@ -61,11 +61,11 @@ def test_corr2d_gradient_matches_mxnet():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize('X,K', [(nd.ones((1, 3, 3)), nd.ones((2, 2))),
-                                 (nd.ones((3, 3)), nd.ones((2,))),
-                                 (nd.ones((3, 3)), nd.ones((4, 1)))])
-def test_corr2d_rejects_bad_shapes(X, K):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize('X,K,message', [(nd.ones((1, 3, 3)), nd.ones((2, 2)), 'X must be a 2-D'),
+                                         (nd.ones((3, 3)), nd.ones((2,)), 'K must be a 2-D'),
+                                         (nd.ones((3, 3)), nd.ones((4, 1)), 'does not fit')])
+def test_corr2d_rejects_bad_shapes(X, K, message):
+    with pytest.raises(ValueError, match=message):
         corr2d(X, K)
 
 
@@ -151,8 +151,11 @@ def test_output_size_formula_matches_gluon_layers():
 def test_conv_out_size_rejects_bad_arguments():
     with pytest.raises(ValueError, match='does not fit'):
         conv_out_size(3, 6, p=2)
-    for kwargs in (dict(n=0, k=1), dict(n=3, k=1, s=0), dict(n=3, k=1, p=-1), dict(n=3.0, k=1)):
-        with pytest.raises(ValueError):
+    for kwargs, message in ((dict(n=0, k=1), 'n must be an integer >= 1, got 0'),
+                            (dict(n=3, k=1, s=0), 's must be an integer >= 1, got 0'),
+                            (dict(n=3, k=1, p=-1), 'p must be an integer >= 0, got -1'),
+                            (dict(n=3.0, k=1), r'n must be an integer >= 1, got 3\.0')):
+        with pytest.raises(ValueError, match=message):
             conv_out_size(**kwargs)
 
 

@@ -6,6 +6,7 @@ import gzip
 import math
 import os
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from gluon_notes.data import BUNDLED_ROOT, FILES, IDXError, parse_idx, read_idx
 
 # IDX type code -> struct format character (big-endian data).
 CODES = {0x08: 'B', 0x09: 'b', 0x0B: 'h', 0x0C: 'i', 0x0D: 'f', 0x0E: 'd'}
-FUZZ = settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+# No deadline: under load one example may be slow; max_examples bounds the run.
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def reference_decode(raw):
@@ -115,7 +117,7 @@ def test_more_dimensions_than_numpy_allows_is_an_idx_error():
         parse_idx(raw)
 
 
-@settings(max_examples=100, deadline=2000,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(idx_files(), st.data())
 def test_damaged_gzip_files_read_or_raise_idx_error(tmp_path, raw, data):
@@ -124,13 +126,21 @@ def test_damaged_gzip_files_read_or_raise_idx_error(tmp_path, raw, data):
     where = data.draw(st.integers(0, len(packed) - 1))
     packed[where] ^= data.draw(st.integers(0, 255))
     path = tmp_path / 'x-idx-ubyte.gz'
-    path.write_bytes(bytes(packed[:cut]))
+    damaged = bytes(packed[:cut])
+    path.write_bytes(damaged)
+    # The damage may leave a valid file (a zero XOR, no cut, a timestamp byte): decide first.
+    try:
+        expected = reference_decode(gzip.decompress(damaged))
+    except (OSError, EOFError, zlib.error):
+        expected = None
     try:
         array = read_idx(path)
     except IDXError as e:
+        assert expected is None, 'a readable file was rejected: %s' % e
         assert str(path) in str(e) and '\n' not in str(e)
     else:
-        expected = reference_decode(gzip.decompress(bytes(packed[:cut])))
+        assert expected is not None, 'a damaged file was read as %r' % (array,)
+        assert array.dtype == expected.dtype and array.shape == expected.shape
         np.testing.assert_array_equal(array, expected)
 
 

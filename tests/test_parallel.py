@@ -297,7 +297,6 @@ def test_two_workers_take_the_step_of_one_worker_on_their_union(tmp_path):
 def test_a_failing_worker_stops_the_job(tmp_path):
     (tmp_path / 'taken').mkdir()
     (tmp_path / 'taken' / 'config.json').write_text('{}')
-    start = time.time()
     code, out, err = _launch(['-n', '2', '-s', '1', '--', 'train', 'lenet', '--subset', '512',
                               '--epochs', '1', '--ctx', 'cpu', '--out', 'taken'], tmp_path,
                              timeout=60)
@@ -305,4 +304,3 @@ def test_a_failing_worker_stops_the_job(tmp_path):
     assert code == 2
     assert 'already holds a run' in err and '[launch] worker' in err
     assert 'stopping the job' in err
-    assert time.time() - start < 50

@@ -22,6 +22,9 @@ def test_quick_reproduction_of_every_model(tmp_path):
         assert r['book_test_acc'] == spec.book_test_acc
         assert r['epochs'] == 1 and r['scope'].startswith('quick') and r['diff'] is None
         assert 0.0 <= r['test_acc'] <= 1.0 and r['examples_per_sec'] > 0
+        # The row is its run's own last epoch (runs default to OUT/runs/MODEL).
+        run_history = json.loads((out / 'runs' / r['model'] / 'history.json').read_text())
+        assert run_history[-1]['test_acc'] == r['test_acc'] and r['history'] == run_history
         assert '| %s | quick' % r['model'] in table
         assert (out / ('%s.png' % r['model'])).read_bytes()[:4] == b'\x89PNG'
     # Run again: every finished model is skipped, nothing is retrained.

@@ -87,12 +87,6 @@ def test_train_ch3_with_params_and_with_trainer(capsys):
         gn.train_ch3(concise, train_iter, test_iter, gloss.SoftmaxCrossEntropyLoss(), 1, 256)
 
 
-def test_try_gpu_falls_back_to_cpu_without_cuda():
-    if mx.context.num_gpus() == 0:
-        assert gn.try_gpu() == mx.cpu()
-        assert gn.try_all_gpus() == [mx.cpu()]
-
-
 def test_accumulator():
     acc = gn.Accumulator(2)
     acc.add(1, 2.5)
