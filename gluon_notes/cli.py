@@ -116,11 +116,13 @@ def layer_trace(net, X):
 def _cmd_summary(args):
     import numpy as np
     from mxnet import nd
+    from . import checks
+    from .data import MAX_RESIZE
     from .models.base import check_input_shape
     from .registry import get_model, get_spec
     from .runner import make_initializer
     spec = get_spec(args.model)
-    size = args.resize or spec.input_size
+    size = checks.integer('resize', args.resize, high=MAX_RESIZE) or spec.input_size
     shape = (1, 1, size, size)
     check_input_shape(spec.name, shape, 1, spec.input_size, spec.min_size, spec.fixed_size)
     net = get_model(args.model)

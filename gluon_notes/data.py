@@ -32,8 +32,8 @@ DOWNLOAD_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'
 # The largest accepted resize: 4.5x the book's largest input (224). Resized images are cached in
 # memory, and the 60000 training images at 1024x1024 already take 63 GB.
 MAX_RESIZE = 1024
-TEXT_LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
-               'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
+TEXT_LABELS = ('t-shirt', 'trouser', 'pullover', 'dress', 'coat',
+               'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot')
 
 # IDX type codes (the third magic byte) and the numpy dtype each stores, big-endian.
 _IDX_DTYPES = {0x08: np.dtype('>u1'), 0x09: np.dtype('>i1'), 0x0B: np.dtype('>i2'),

@@ -35,11 +35,12 @@ import mxnet as mx
 from mxnet import gluon, nd
 from mxnet.gluon.parameter import DeferredInitializationError
 
+from .train_options import KVSTORE_TYPES
+
 __all__ = ['KVSTORE_TYPES', 'DIST_ENV', 'REPORT_ENV', 'DataParallel', 'create_kvstore',
            'create_trainer', 'worker_rank', 'local_batch_size', 'parameter_checksum',
            'write_worker_report']
 
-KVSTORE_TYPES = ('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async')
 # What a process of a parameter-server job needs; `gluon-notes launch` sets them.
 DIST_ENV = ('DMLC_ROLE', 'DMLC_PS_ROOT_URI', 'DMLC_PS_ROOT_PORT', 'DMLC_NUM_SERVER',
             'DMLC_NUM_WORKER')

@@ -12,9 +12,10 @@ import subprocess
 import sys
 import time
 from collections import namedtuple
+from pathlib import Path
 
 from . import MXNET_IMPORT_ERROR
-from .data import FILES, default_data_root, read_idx
+from .data import FILES, MXNET_ROOT, default_data_root, read_idx
 
 if MXNET_IMPORT_ERROR is None:
     import mxnet as mx
@@ -168,8 +169,12 @@ def data_items(root=None):
             else:
                 found.append(name)
     items = [Item('data', 'fail', p) for p in problems]
-    if missing:
+    if missing and Path(root).expanduser() == MXNET_ROOT.expanduser():
         items.append(Item('data', 'warn', '%s: %s missing; training downloads them on first use'
+                          % (root, ', '.join(missing))))
+    elif missing:  # only MXNet's own data folder is downloaded into
+        items.append(Item('data', 'fail', '%s: %s missing; copy the four Fashion-MNIST files '
+                          'there (see data/README.md) or choose another --data-root'
                           % (root, ', '.join(missing))))
     if not problems and not missing:
         items.append(Item('data', 'ok', '%s: the %d Fashion-MNIST files verify (%d train, %d '
@@ -256,6 +261,7 @@ def doctor(root=None, out=print):
     if trained and not data_bad:
         out('training can run on %s' % ', '.join(trained))
         return 0
-    out('training cannot run here: %s' % ('the data files above fail to verify' if data_bad
-                                          else 'no context computed a convolution'))
+    out('training cannot run here: %s' % (
+        'the data files above are missing or fail to verify' if data_bad
+        else 'no context computed a convolution'))
     return 1

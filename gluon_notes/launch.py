@@ -58,12 +58,11 @@ import traceback
 from pathlib import Path
 
 from . import checks, remote
-from .train_options import train_parser
+from .train_options import DIST_KVSTORES, train_parser
 
-__all__ = ['launch', 'add_parser', 'check_train_command', 'check_hosts', 'free_port', 'read_hosts',
+__all__ = ['launch', 'add_parser', 'check_hosts', 'free_port', 'read_hosts',
            'role_env', 'ssh_command', 'worker_exits']
 
-DIST_KVSTORES = ('dist_sync', 'dist_device_sync', 'dist_async')
 # Environment a remote worker inherits from the launcher, besides its DMLC_* variables.
 _FORWARDED_PREFIXES = ('GLUON_NOTES_', 'MXNET_', 'OMP_')
 # After the launcher closes a remote worker's input, how long its watcher waits between SIGTERM
@@ -148,13 +147,9 @@ def _address_towards(name):
                          % (name, e)) from None
 
 
-def check_train_command(command, num_workers):
+def _parse_train_command(command, num_workers):
     """``command`` (``['train', MODEL, ...]``, a leading ``--`` dropped) checked as the workers
     would parse it; ValueError for what would fail in every worker."""
-    return _parse_train_command(command, num_workers)[0]
-
-
-def _parse_train_command(command, num_workers):
     command = list(command)
     if command[:1] == ['--']:
         command = command[1:]
@@ -466,7 +461,8 @@ def _run(plan, grace):
         hosts = list(dict.fromkeys(p.host for p in procs if p.host is not None))
         _note(lock, 'interrupted by %s; stopping the job%s' % (
             signal.Signals(signum).name, ' here and on ' + ', '.join(hosts) if hosts else ''))
-        # Passed on to the workers, which may checkpoint (train --out): give them the grace period.
+        # Passed on to the workers first so that they can exit on their own (and print why);
+        # the grace period before anything is killed.
         for p in procs:
             if p.is_worker:
                 p.send(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)

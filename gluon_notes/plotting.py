@@ -1,7 +1,8 @@
 """The book's plotting helpers and the figures the notebooks draw of a trained network.
 
-d2lzh's names and arguments where the book has them (``use_svg_display``, ``set_figsize``,
-``semilogy``; ``show_fashion_mnist`` and ``get_fashion_mnist_labels`` live in ``gluon_notes.data``).
+d2lzh's names and arguments where the book has them (``use_svg_display``, ``set_figsize``;
+``show_fashion_mnist`` and ``get_fashion_mnist_labels`` live in ``gluon_notes.data``, ``semilogy``
+with the section that defines it, ``gluon_notes.chapter3.model_selection``).
 Everything is matplotlib; pyplot is imported when a function is called, never on import.
 """
 import json
@@ -11,7 +12,7 @@ import numpy as np
 
 from .data import TEXT_LABELS
 
-__all__ = ['use_svg_display', 'set_figsize', 'semilogy', 'show_images', 'plot_curves',
+__all__ = ['use_svg_display', 'set_figsize', 'show_images', 'plot_curves',
            'confusion_matrix', 'plot_confusion_matrix', 'most_confused', 'feature_maps',
            'show_filters', 'show_feature_maps', 'recorded_run']
 
@@ -37,21 +38,6 @@ def set_figsize(figsize=(3.5, 2.5)):
     """Set matplotlib's default figure size. Unlike d2lzh's, it leaves the inline format alone, so
     that executed notebooks keep their figures as PNG."""
     _plt().rcParams['figure.figsize'] = figsize
-
-
-def semilogy(x_vals, y_vals, x_label, y_label, x2_vals=None, y2_vals=None, legend=None,
-             figsize=(3.5, 2.5)):
-    """d2lzh's ``semilogy``: ``y_vals`` (and ``y2_vals``, dotted) against x on a log y axis."""
-    plt = _plt()
-    set_figsize(figsize)
-    plt.xlabel(x_label)
-    plt.ylabel(y_label)
-    plt.semilogy(x_vals, y_vals)
-    if x2_vals is not None and y2_vals is not None:
-        plt.semilogy(x2_vals, y2_vals, linestyle=':')
-        if legend:
-            plt.legend(legend)
-    plt.show()
 
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5, cmap='gray'):

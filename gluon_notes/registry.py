@@ -45,7 +45,8 @@ class ModelSpec:
 
 
 _REGISTRY = {}
-# Importing these registers every family; done lazily so `import gluon_notes` stays cheap.
+# Importing these registers every family. Imported on first use, not here: the families import
+# register_model from this module, so importing them at the top would be circular.
 _FAMILY_PACKAGE = 'gluon_notes.models'
 
 

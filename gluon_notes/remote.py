@@ -1,4 +1,5 @@
 # gluon-notes launch: the watcher of a worker on its host (gluon_notes/remote.py)
+# (The first line on purpose: sent as `python -c SOURCE`, it is what `ps` shows on the host.)
 """The side of ``gluon-notes launch --hosts`` that runs on a worker's host.
 
 It imports only the standard library: ``check`` must work where gluon_notes does not import (the

@@ -31,12 +31,12 @@ import numpy as np
 
 from . import checks
 from .checkpoint import (as_run_files_error, has_checkpoint, make_directory,
-                         write_atomically, write_files_atomically)
+                         write_files_atomically)
 from .registry import get_spec, list_models
 from .runner import train_model
 from .train import as_ctx_list, history_png
 
-__all__ = ['plan_run', 'reproduce', 'spread', 'write_results_table', 'QUICK_SUBSET', 'CPU_SUBSETS']
+__all__ = ['plan_run', 'reproduce', 'spread', 'QUICK_SUBSET', 'CPU_SUBSETS']
 
 QUICK_SUBSET = 128
 # Examples of each split for the resized networks on a CPU, by input side: minutes, not hours
@@ -53,7 +53,9 @@ def plan_run(spec, quick, on_gpu, full=False):
         return 1, QUICK_SUBSET, 'quick: 1 epoch, subset %d' % QUICK_SUBSET
     if full or on_gpu or spec.resize is None:
         return spec.num_epochs, None, 'full'
-    subset = CPU_SUBSETS[min(side for side in CPU_SUBSETS if side >= spec.resize)]
+    # An input larger than any listed side costs at least as much as the largest: its subset.
+    side = min((side for side in CPU_SUBSETS if side >= spec.resize), default=max(CPU_SUBSETS))
+    subset = CPU_SUBSETS[side]
     return 1, subset, '1 epoch, subset %d (CPU)' % subset
 
 
@@ -107,11 +109,6 @@ def _spread_cell(row):
     return '%d seeds: %.3f ± %.3f (%.3f–%.3f)' % (n, mean, std, low, high)
 
 
-def write_results_table(rows, path):
-    """Write the rows as the Markdown table of RESULTS.md."""
-    write_atomically(path, results_table(rows).encode())
-
-
 def results_table(rows):
     """The text of RESULTS.md for ``rows``."""
     lines = ['# Reproduction of the book\'s figures',
@@ -140,11 +137,6 @@ def results_table(rows):
     machines = sorted({'%s; %s' % (r['machine'], r['versions']) for r in rows})
     lines += ['', 'Machines and packages:'] + ['- ' + m for m in machines]
     return '\n'.join(lines) + '\n'
-
-
-def _load_history(run_dir):
-    path = run_dir / 'history.json'
-    return json.loads(path.read_text()) if path.exists() else []
 
 
 def _resumable(run_dir, num_epochs, subset, seed):

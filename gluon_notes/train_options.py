@@ -5,7 +5,10 @@ import argparse
 
 __all__ = ['add_train_arguments', 'add_checkpoint_minutes', 'train_parser']
 
-KVSTORE_CHOICES = ('device', 'local', 'dist_sync', 'dist_device_sync', 'dist_async')
+# The kvstore types train accepts, kept here (no mxnet import) for the CLI, the launcher and
+# gluon_notes.distributed alike; the dist_ ones need a parameter-server job.
+DIST_KVSTORES = ('dist_sync', 'dist_device_sync', 'dist_async')
+KVSTORE_TYPES = ('device', 'local') + DIST_KVSTORES
 
 
 def add_checkpoint_minutes(p):
@@ -43,7 +46,7 @@ def add_train_arguments(p):
     p.add_argument('--data-root', default=None, metavar='DIR',
                    help='directory of the four Fashion-MNIST .gz files (default: bundled copy)')
     p.add_argument('--no-hybridize', dest='hybridize', action='store_false')
-    p.add_argument('--kvstore', default=None, choices=KVSTORE_CHOICES,
+    p.add_argument('--kvstore', default=None, choices=KVSTORE_TYPES,
                    help='how gradients are summed: device or local over --ctx devices (default), '
                         'dist_* over the workers of "gluon-notes launch" (default there: dist_sync)')
     return p

@@ -78,8 +78,10 @@ def test_conv2d_block_matches_mxnet_convolution():
     assert layer.weight.shape == (2, 3) and layer.bias.shape == (1,)
     np.testing.assert_allclose(layer(X).asnumpy(), expected[0].asnumpy(), rtol=1e-5, atol=1e-5)
     assert Conv2D(3).weight.shape == (3, 3)
-    with pytest.raises(ValueError, match='kernel_size'):
-        Conv2D((0, 2))
+    for bad in ((0, 2), True, (2, False)):  # True is an int to Python, not a kernel size
+        with pytest.raises(ValueError, match=r'kernel_size must be a positive int or a pair of '
+                                             r'them, got \('):
+            Conv2D(bad)
 
 
 def test_edge_detection_example():
@@ -108,8 +110,9 @@ def test_learn_kernel_rejects_bad_arguments():
     X, _, Y = edge_detection_data()
     with pytest.raises(ValueError, match='larger'):
         learn_kernel(Y, X)
-    with pytest.raises(ValueError, match='num_iters'):
-        learn_kernel(X, Y, num_iters=0)
+    for bad in (0, True):
+        with pytest.raises(ValueError, match='num_iters must be a positive integer, got %s' % bad):
+            learn_kernel(X, Y, num_iters=bad)
 
 
 # ---- 填充和步幅 ----
@@ -245,8 +248,10 @@ def test_pool2d_rejects_bad_arguments():
         pool2d(X, 2, mode='min')
     with pytest.raises(ValueError, match='does not fit'):
         pool2d(X, (4, 1))
-    with pytest.raises(ValueError, match='pool_size'):
-        pool2d(X, (2, 0))
+    for bad in ((2, 0), True):
+        with pytest.raises(ValueError, match=r'pool_size must be a positive int or a pair of '
+                                             r'them, got \('):
+            pool2d(X, bad)
 
 
 def test_gluon_pooling_book_examples():

@@ -62,6 +62,7 @@ def test_train_subset_writes_the_run(tmp_path):
     (['train', 'lenet', '--ctx', 'cpu:a'], "context 'cpu:a' not understood"),
     (['train', 'lenet', '--resize', '64'], 'resize 64 does not fit lenet'),
     (['summary', 'lenet', '--resize', '20'], 'lenet expects 1\u00d728\u00d728 inputs'),
+    (['summary', 'alexnet', '--resize', '0'], 'resize must be an integer in [1, 1024], got 0'),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert main(args) == 2

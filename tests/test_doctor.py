@@ -88,7 +88,7 @@ def test_a_gpu_that_fails_its_first_operation_is_reported(monkeypatch):
     assert status == 0 and lines[-1] == 'training can run on cpu(0)'
 
 
-def test_data_that_does_not_verify(tmp_path):
+def test_data_that_does_not_verify(tmp_path, monkeypatch):
     root = data.default_data_root()
     for names in data.FILES.values():
         for name in names:
@@ -99,8 +99,14 @@ def test_data_that_does_not_verify(tmp_path):
     failing = [line for line in lines if line.startswith('FAIL  data')]
     assert len(failing) == 1 and str(bad) in failing[0]
     assert status == 1
-    assert lines[-1] == 'training cannot run here: the data files above fail to verify'
+    assert lines[-1] == 'training cannot run here: the data files above are missing or fail to verify'
+    # Only MXNet's own data folder is downloaded into: a file missing elsewhere stops training.
     bad.unlink()
+    status, lines = report(root=tmp_path)
+    assert status == 1
+    assert '%s missing; copy the four Fashion-MNIST files there' % bad.name in line_of(lines, 'data')
+    assert lines[-1] == 'training cannot run here: the data files above are missing or fail to verify'
+    monkeypatch.setattr(doctor_module, 'MXNET_ROOT', tmp_path)
     status, lines = report(root=tmp_path)
     assert status == 0
     assert '%s missing; training downloads them on first use' % bad.name in line_of(lines, 'data')

@@ -337,3 +337,14 @@ def test_constructors_reject_unknown_configurations():
         get_resnet(34)
     with pytest.raises(ValueError, match='num_convs_in_dense_blocks.*got \\(4, 0\\)'):
         get_densenet((4, 0))
+    with pytest.raises(ValueError, match='num_convs_in_dense_blocks.*got \\(4, True\\)'):
+        get_densenet((4, True))
+    from gluon_notes import vgg, vgg11
+    with pytest.raises(ValueError, match=r'input_size must be >= 32 for 5 blocks \(each halves it\), '
+                                         r'got 16'):
+        vgg(((1, 8),) * 5, input_size=16)
+    for ratio in (0, 65, True, 2.0):
+        with pytest.raises(ValueError, match=r'ratio must be an integer in \[1, 64\] .*got %s'
+                                             % ratio):
+            vgg11(ratio=ratio)
+    assert vgg11(ratio=64)[0][0]._channels == 1  # the smallest that still leaves a channel

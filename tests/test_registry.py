@@ -53,3 +53,12 @@ def test_every_model_builds_trains_and_checks_its_input(name):
     # The wrong channel count is refused with a message that says what is expected.
     with pytest.raises(ValueError, match=r'%s expects' % name):
         net(nd.zeros((1, 3, size, size)))
+
+
+@pytest.mark.parametrize('name', gn.list_models())
+def test_every_model_takes_the_number_of_classes(name):
+    spec = gn.get_spec(name)
+    net = gn.get_model(name, classes=3)
+    net.initialize(make_initializer(spec.init))
+    size = spec.input_size
+    assert net(nd.random.uniform(shape=(2, 1, size, size))).shape == (2, 3)

@@ -1,4 +1,5 @@
 """`gluon-notes reproduce --quick`: every registered model, a table row each, resumable."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import sys
 import numpy as np
 
 import gluon_notes as gn
-from gluon_notes.reproduce import plan_run
+from gluon_notes.reproduce import CPU_SUBSETS, plan_run
 
 
 def test_quick_reproduction_of_every_model(tmp_path):
@@ -39,6 +40,9 @@ def test_plan_runs_small_models_fully_and_large_ones_on_a_subset_on_cpu():
     epochs, subset, scope = plan_run(gn.get_spec('resnet18'), quick=False, on_gpu=False)
     assert epochs == 1 and subset is not None and 'subset' in scope
     assert plan_run(gn.get_spec('resnet18'), quick=False, on_gpu=True) == (5, None, 'full')
+    # A model registered at an input side above every listed one gets the largest side's subset.
+    big = dataclasses.replace(gn.get_spec('alexnet'), resize=299)
+    assert plan_run(big, quick=False, on_gpu=False)[1] == CPU_SUBSETS[max(CPU_SUBSETS)]
 
 
 def test_unknown_model_fails_before_training(tmp_path):

@@ -1,4 +1,5 @@
-"""正向传播、反向传播和计算图: the notes' one-hidden-layer MLP with an L2 term, by hand and by autograd.
+"""Forward and backward propagation (the notes' section 正向传播、反向传播和计算图): the notes'
+one-hidden-layer MLP with an L2 term, by hand and by autograd.
 
 The notes' notation, for one example x ∈ R^d with label y and no biases:
 z = W1 x, h = φ(z), o = W2 h, L = ℓ(o, y), s = λ/2 (‖W1‖² + ‖W2‖²), J = L + s, with W1 (h×d),

@@ -1,4 +1,4 @@
-"""丢弃法: inverted dropout and the from-scratch MLP that uses it.
+"""Dropout (the notes' section 丢弃法): inverted dropout and the from-scratch MLP that uses it.
 
 The concise model is ``gluon_notes.get_model('mlp_dropout')`` (``gluon_notes/models/mlp.py``).
 """

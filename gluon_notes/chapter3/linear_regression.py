@@ -1,4 +1,5 @@
-"""线性回归: linear regression from scratch (the concise version is plain Gluon, see the notebook).
+"""Linear regression (the notes' section 线性回归) from scratch; the concise version is plain
+Gluon, see the notebook.
 
 The helpers here (data, model, loss, optimiser) are the book's ``d2lzh`` ones; the validation
 helpers at the bottom are shared by the other chapter-3 modules.

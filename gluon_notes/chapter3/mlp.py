@@ -1,4 +1,5 @@
-"""多层感知机: activation functions, their gradients, and the from-scratch MLP.
+"""Multilayer perceptrons (the notes' section 多层感知机): activation functions, their gradients,
+and the from-scratch MLP.
 
 The concise model is ``gluon_notes.get_model('mlp')`` (``gluon_notes/models/mlp.py``).
 """

@@ -1,4 +1,5 @@
-"""模型选择、欠拟合和过拟合: polynomial fitting and K-fold cross-validation."""
+"""Model selection, underfitting and overfitting (the notes' section 模型选择、欠拟合和过拟合):
+polynomial fitting and K-fold cross-validation."""
 from collections import namedtuple
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""softmax 回归: the softmax operation, cross-entropy loss, accuracy and the from-scratch model.
+"""Softmax regression (the notes' section softmax 回归): the softmax operation, cross-entropy
+loss, accuracy and the from-scratch model.
 
 The concise model is ``gluon_notes.get_model('softmax_regression')``
 (``gluon_notes/models/mlp.py``).

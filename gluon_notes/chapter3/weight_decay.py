@@ -1,4 +1,5 @@
-"""权重衰减: L2 regularisation of high-dimensional linear regression, from scratch and with Gluon."""
+"""Weight decay (the notes' section 权重衰减): L2 regularisation of high-dimensional linear
+regression, from scratch and with Gluon."""
 from collections import namedtuple
 
 from mxnet import autograd, gluon, init, nd

@@ -1,4 +1,5 @@
-"""批量归一化: batch normalization from scratch (the LeNet built on it is ``models.lenet_bn``)."""
+"""Batch normalization (the notes' section 批量归一化) from scratch; the LeNet built on it is
+``models.lenet_bn``."""
 from mxnet import autograd, init, nd
 from mxnet.gluon import nn
 

@@ -15,7 +15,8 @@ def pool2d(X, pool_size, mode='max'):
     if isinstance(pool_size, int):
         pool_size = (pool_size, pool_size)
     pool_size = tuple(pool_size)
-    if len(pool_size) != 2 or not all(isinstance(p, int) and p > 0 for p in pool_size):
+    if len(pool_size) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) and p > 0
+                                          for p in pool_size):
         raise ValueError('pool_size must be a positive int or a pair of them, got %r' % (pool_size,))
     if not isinstance(X, nd.NDArray) or X.ndim != 2:
         raise ValueError('X must be a 2-D NDArray, got %s' % (getattr(X, 'shape', type(X).__name__),))

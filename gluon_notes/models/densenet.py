@@ -27,11 +27,11 @@ class DenseBlock(nn.HybridBlock):
         for _ in range(num_convs):
             self.net.add(conv_block(num_channels))
 
-    def hybrid_forward(self, F, X):
+    def hybrid_forward(self, F, x):
         for blk in self.net:
-            Y = blk(X)
-            X = F.concat(X, Y, dim=1)
-        return X
+            y = blk(x)
+            x = F.concat(x, y, dim=1)
+        return x
 
 
 def transition_block(num_channels):
@@ -50,8 +50,8 @@ def _densenet_min_size(num_dense_blocks):
 
 
 def get_densenet(num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, num_channels=64,
-                 model_name='densenet'):
-    """The notes' DenseNet for 1-channel inputs and 10 classes.
+                 classes=10, model_name='densenet'):
+    """The notes' DenseNet for 1-channel inputs and ``classes`` classes (10 in the book).
 
     ResNet's stem (``num_channels`` outputs), then one dense block per entry of
     ``num_convs_in_dense_blocks`` with a transition layer halving the channels between consecutive
@@ -61,7 +61,8 @@ def get_densenet(num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, num_cha
     """
     num_convs_in_dense_blocks = tuple(num_convs_in_dense_blocks)
     if not num_convs_in_dense_blocks or not all(
-            isinstance(n, int) and n >= 1 for n in num_convs_in_dense_blocks):
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1
+            for n in num_convs_in_dense_blocks):
         raise ValueError('num_convs_in_dense_blocks must be a non-empty sequence of positive '
                          'integers, got %r' % (num_convs_in_dense_blocks,))
     net = BookNet(model_name, input_size=96,
@@ -75,12 +76,12 @@ def get_densenet(num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, num_cha
         if i != len(num_convs_in_dense_blocks) - 1:
             num_channels //= 2
             net.add(transition_block(num_channels))
-    net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(), nn.Dense(10))
+    net.add(nn.BatchNorm(), nn.Activation('relu'), nn.GlobalAvgPool2D(), nn.Dense(classes))
     return net
 
 
 @register_model('densenet', lr=0.1, batch_size=256, resize=96, min_size=_densenet_min_size(4),
                 book_test_acc=0.879, section='稠密连接网络（DenseNet）')
-def densenet():
+def densenet(classes=10):
     """DenseNet with growth rate 32 and four dense blocks of four convolutions."""
-    return get_densenet()
+    return get_densenet(classes=classes)

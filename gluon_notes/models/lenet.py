@@ -9,7 +9,7 @@ __all__ = ['lenet']
 
 @register_model('lenet', lr=0.9, batch_size=256, fixed_size=True, book_test_acc=0.754,
                 section='LeNet')
-def lenet():
+def lenet(classes=10):
     """LeNet-5 for 28x28 inputs: two sigmoid conv + max-pool units, then three dense layers."""
     net = BookNet('lenet', input_size=28, fixed_size=True)
     net.add(nn.Conv2D(channels=6, kernel_size=5, activation='sigmoid'),
@@ -18,5 +18,5 @@ def lenet():
             nn.MaxPool2D(pool_size=2, strides=2),
             nn.Dense(120, activation='sigmoid'),
             nn.Dense(84, activation='sigmoid'),
-            nn.Dense(10))
+            nn.Dense(classes))
     return net

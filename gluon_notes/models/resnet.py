@@ -27,12 +27,12 @@ class Residual(nn.HybridBlock):
         self.bn1 = nn.BatchNorm()
         self.bn2 = nn.BatchNorm()
 
-    def hybrid_forward(self, F, X):
-        Y = F.relu(self.bn1(self.conv1(X)))
-        Y = self.bn2(self.conv2(Y))
+    def hybrid_forward(self, F, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
         if self.conv3 is not None:
-            X = self.conv3(X)
-        return F.relu(Y + X)
+            x = self.conv3(x)
+        return F.relu(y + x)
 
 
 def resnet_block(num_channels, num_residuals, first_block=False):
@@ -54,8 +54,8 @@ def _resnet_min_size(num_layers):
     return min_input_size([(7, 2, 3), (3, 2, 1)] + [(3, 2, 1)] * (num_modules - 1))
 
 
-def get_resnet(num_layers, model_name=None):
-    """The notes' ResNet for 1-channel inputs and 10 classes.
+def get_resnet(num_layers, classes=10, model_name=None):
+    """The notes' ResNet for 1-channel inputs and ``classes`` classes (10 in the book).
 
     The stem is GoogLeNet's (7x7/2 convolution, here followed by batch normalization, then 3x3/2 max
     pooling); four modules of residual blocks follow (``resnet_spec[num_layers]``), each but the
@@ -74,12 +74,12 @@ def get_resnet(num_layers, model_name=None):
             nn.MaxPool2D(pool_size=3, strides=2, padding=1))
     for i, (n, c) in enumerate(zip(num_residuals, channels)):
         net.add(resnet_block(c, n, first_block=(i == 0)))
-    net.add(nn.GlobalAvgPool2D(), nn.Dense(10))
+    net.add(nn.GlobalAvgPool2D(), nn.Dense(classes))
     return net
 
 
 @register_model('resnet18', lr=0.05, batch_size=256, resize=96, min_size=_resnet_min_size(18),
                 book_test_acc=0.913, section='残差网络（ResNet）')
-def resnet18():
+def resnet18(classes=10):
     """ResNet-18: two residual blocks per module."""
-    return get_resnet(18)
+    return get_resnet(18, classes)

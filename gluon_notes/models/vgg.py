@@ -40,8 +40,8 @@ def vgg(conv_arch, classes=10, model_name='vgg', input_size=224):
         raise ValueError('conv_arch must be a non-empty sequence of (num_convs, num_channels) '
                          'pairs, got %r' % (conv_arch,))
     if input_size < 2 ** len(conv_arch):
-        raise ValueError('%d blocks halve the input %d times; input_size %d is too small'
-                         % (len(conv_arch), len(conv_arch), input_size))
+        raise ValueError('input_size must be >= %d for %d blocks (each halves it), got %d'
+                         % (2 ** len(conv_arch), len(conv_arch), input_size))
     net = BookNet(model_name, input_size=input_size, fixed_size=True)
     for num_convs, num_channels in conv_arch:
         net.add(vgg_block(num_convs, num_channels))
@@ -54,8 +54,10 @@ def vgg(conv_arch, classes=10, model_name='vgg', input_size=224):
 @register_model('vgg11', lr=0.05, batch_size=128, resize=224, fixed_size=True,
                 book_test_acc=0.909, section='VGG')
 def vgg11(ratio=4, classes=10):
-    """VGG-11 with every channel count divided by ``ratio`` (the book trains ratio 4 on
-    Fashion-MNIST; ratio 1 is the full network)."""
-    _positive_int('ratio', ratio)
+    """VGG-11 with every channel count divided by ``ratio`` (4 in the book; 1: the full network)."""
+    smallest = min(num_channels for _, num_channels in VGG11_ARCH)
+    if isinstance(ratio, bool) or not isinstance(ratio, int) or not 1 <= ratio <= smallest:
+        raise ValueError('ratio must be an integer in [1, %d] (it divides every channel count), '
+                         'got %r' % (smallest, ratio))
     return vgg([(num_convs, num_channels // ratio) for num_convs, num_channels in VGG11_ARCH],
                classes=classes, model_name='vgg11')
