@@ -541,7 +541,9 @@ class TrainingRun:
         self.directory = Path(directory) if directory is not None else None
         if self.directory is None and (self.every or resume or minutes):
             raise ValueError('checkpoint_every, checkpoint_minutes and resume need checkpoint_dir '
-                             '(--out)')
+                             '(--out); got %s' % checks.given(checkpoint_every=self.every,
+                                                              checkpoint_minutes=minutes,
+                                                              resume=resume))
         self.store = CheckpointStore(self.directory) if self.directory is not None else None
         self.config = dict(config or {}, seed=self.seed)
         self.history, self.start_epoch, self.batch, self.epoch = [], 0, 0, 0

@@ -8,7 +8,7 @@ same names with dashes.
 import math
 import numbers
 
-__all__ = ['integer', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'SEED_RANGE']
+__all__ = ['integer', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'given', 'SEED_RANGE']
 
 SEED_RANGE = '[0, 2**32)'  # what numpy's RandomState and mx.random.seed accept
 
@@ -69,3 +69,8 @@ def seeds(values, name='extra_seeds'):
     if len(set(checked)) != len(checked):
         raise ValueError('%s must be distinct, got %s' % (name, ', '.join(map(str, checked))))
     return checked
+
+
+def given(**options):
+    """``'name=value, ...'`` of the options that are set, for an error that names what was given."""
+    return ', '.join('%s=%r' % (name, value) for name, value in options.items() if value)

@@ -163,8 +163,12 @@ def _parse_train_command(command, num_workers):
         raise ValueError('--kvstore %s would train each worker alone; under launch use %s '
                          '(default dist_sync)' % (args.kvstore, ', '.join(DIST_KVSTORES)))
     if args.resume or args.checkpoint_every or args.checkpoint_minutes:
+        given = [option for option, value in (('--resume', args.resume),
+                                              ('--checkpoint-every', args.checkpoint_every),
+                                              ('--checkpoint-minutes', args.checkpoint_minutes))
+                 if value]
         raise ValueError('--resume, --checkpoint-every and --checkpoint-minutes are not supported '
-                         'by launch')
+                         'by launch; got %s' % ' '.join(given))
     from .runner import check_settings
     # Every worker would refuse these; better one line here than one per worker after the start.
     check_settings(num_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,

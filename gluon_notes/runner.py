@@ -128,7 +128,9 @@ def train_model(name, *, num_epochs=None, lr=None, batch_size=None, resize=None,
     checkpoint_minutes = checks.checkpoint_minutes(checkpoint_minutes)
     if (resume or checkpoint_every or checkpoint_minutes) and out is None:
         raise ValueError('resume, checkpoint_every and checkpoint_minutes need out= (--out), the '
-                         'run\'s directory')
+                         'run\'s directory; got %s' % checks.given(
+                             resume=resume, checkpoint_every=checkpoint_every,
+                             checkpoint_minutes=checkpoint_minutes))
     if resume and overwrite:
         raise ValueError('resume and overwrite exclude each other: continue the run in %s or '
                          'replace it' % (out,))

@@ -334,7 +334,10 @@ def train_ch5(net, train_iter, test_iter, batch_size, trainer, ctx, num_epochs, 
         parallel.check_trainer(trainer)
         if parallel.distributed and (resume or checkpoint_every or checkpoint_minutes):
             raise ValueError('checkpoints (resume, checkpoint_every, checkpoint_minutes) are '
-                             'not supported with a distributed kvstore')
+                             'not supported with a distributed kvstore (%s); got %s' % (
+                                 parallel.kv.type, checks.given(
+                                     resume=resume, checkpoint_every=checkpoint_every,
+                                     checkpoint_minutes=checkpoint_minutes)))
         if parallel.distributed:
             # A worker stopping alone at a batch boundary would leave the others waiting.
             checkpoint_dir = None

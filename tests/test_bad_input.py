@@ -144,7 +144,10 @@ def test_python_api_refuses_a_bad_number_with_the_cli_message_before_any_work(me
     (['train', 'densenet', '--resize', '28'], 'resize 28 does not fit densenet, which accepts at '
                                               'least 29'),
     (['train', 'lenet', '--resume'],
-     'resume, checkpoint_every and checkpoint_minutes need out= (--out)'),
+     "resume, checkpoint_every and checkpoint_minutes need out= (--out), the run's directory; "
+     'got resume=True'),
+    (['train', 'lenet', '--checkpoint-minutes', '2.5'],
+     "need out= (--out), the run's directory; got checkpoint_minutes=2.5"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, message, capsys):
     assert main(args) == 2
@@ -164,9 +167,10 @@ def test_train_model_bad_input(kwargs, error, message):
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(checkpoint_every=3), 'checkpoint_every, checkpoint_minutes and resume need '
-                               'checkpoint_dir'),
-    (dict(resume=True), 'checkpoint_every, checkpoint_minutes and resume need checkpoint_dir'),
+    (dict(checkpoint_every=3), r'checkpoint_every, checkpoint_minutes and resume need '
+                               r'checkpoint_dir \(--out\); got checkpoint_every=3$'),
+    (dict(resume=True), r'checkpoint_every, checkpoint_minutes and resume need checkpoint_dir '
+                        r'\(--out\); got resume=True$'),
 ])
 def test_train_ch5_bad_checkpoint_options(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -175,7 +175,7 @@ def test_distributed_settings_are_checked(monkeypatch):
     (['launch', '-n', '2', '--', 'train', 'nosuchnet'], "unknown model 'nosuchnet'"),
     (['launch', '-n', '0', '--', 'train', 'lenet'], 'num_workers must be an integer >= 1, got 0'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--out', 'x', '--checkpoint-every', '5'],
-     'not supported by launch'),
+     'not supported by launch; got --checkpoint-every'),
     (['launch', '-n', '2', '--port', '0', '--', 'train', 'lenet'],
      'port must be an integer in [1, 65535], got 0'),
     (['launch', '-n', '2', '--', 'train', 'lenet', '--lr', 'nan'],
