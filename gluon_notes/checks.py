@@ -8,12 +8,14 @@ same names with dashes.
 import math
 import numbers
 
-__all__ = ['integer', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'given', 'SEED_RANGE']
+__all__ = ['is_integer', 'integer', 'size_pair', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'given', 'SEED_RANGE']
 
 SEED_RANGE = '[0, 2**32)'  # what numpy's RandomState and mx.random.seed accept
 
 
-def _is_integer(value):
+def is_integer(value):
+    """Whether ``value`` is an integer (Python's or numpy's), but not a bool: True is an int to
+    Python, and a flag passed where a count belongs is a mistake, not a 1."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -28,9 +30,17 @@ def integer(name, value, low=1, high=None, *, optional=True):
         return None
     accepted = ('an integer >= %d' % low if high is None
                 else 'an integer in [%d, %d]' % (low, high))
-    if not _is_integer(value) or value < low or (high is not None and value > high):
+    if not is_integer(value) or value < low or (high is not None and value > high):
         raise ValueError('%s must be %s, got %r' % (name, accepted, value))
     return int(value)
+
+
+def size_pair(name, size):
+    """A window size, an int or a pair of them (height, width), as a pair of positive ints."""
+    pair = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    if len(pair) != 2 or not all(is_integer(v) and v > 0 for v in pair):
+        raise ValueError('%s must be a positive int or a pair of them, got %r' % (name, size))
+    return tuple(int(v) for v in pair)
 
 
 def number(name, value, low=0.0, *, inclusive=False, unit=None, zero=None, optional=True):
@@ -52,7 +62,7 @@ def seed(value, name='seed', *, optional=True):
     """A seed: an integer in ``[0, 2**32)``."""
     if value is None and optional:
         return None
-    if not _is_integer(value) or not 0 <= value < 2 ** 32:
+    if not is_integer(value) or not 0 <= value < 2 ** 32:
         raise ValueError('%s must be an integer in %s, got %r' % (name, SEED_RANGE, value))
     return int(value)
 

@@ -185,8 +185,7 @@ class FashionMNISTIter:
         job. The shard reuses the batch size, shuffling and RNG of this iterator.
         """
         num_workers = checks.integer('num_workers', num_workers, optional=False)
-        if (isinstance(rank, bool) or not isinstance(rank, (int, np.integer))
-                or not 0 <= rank < num_workers):
+        if not checks.is_integer(rank) or not 0 <= rank < num_workers:
             raise ValueError('rank must be an integer in [0, %d), got %r' % (num_workers, rank))
         ids = self.example_indices()
         if equal:

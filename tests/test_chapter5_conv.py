@@ -1,6 +1,7 @@
 """Chapter 5 basics (conv layer, padding and stride, channels, pooling) against MXNet's own operators
 and the book's printed values."""
 import itertools
+import re
 
 import mxnet as mx
 import numpy as np
@@ -80,8 +81,21 @@ def test_conv2d_block_matches_mxnet_convolution():
     assert Conv2D(3).weight.shape == (3, 3)
     for bad in ((0, 2), True, (2, False)):  # True is an int to Python, not a kernel size
         with pytest.raises(ValueError, match=r'kernel_size must be a positive int or a pair of '
-                                             r'them, got \('):
+                                             r'them, got %s$' % re.escape(repr(bad))):
             Conv2D(bad)
+
+
+def test_numpy_integer_sizes_act_as_python_ints():
+    # Sizes often come out of numpy arithmetic (shapes, np.arange); a bool never counts.
+    X = rand(5, 6)
+    layer = Conv2D((np.int64(2), np.int32(3)))
+    assert layer.weight.shape == (2, 3) and all(type(k) is int for k in layer.weight.shape)
+    np.testing.assert_array_equal(pool2d(X, np.int64(2)).asnumpy(), pool2d(X, 2).asnumpy())
+    assert conv_out_size(np.int64(28), np.int32(5), p=np.int16(4)) == conv_out_size(28, 5, p=4)
+    with pytest.raises(ValueError, match=r'^k must be an integer >= 1, got True$'):
+        conv_out_size(28, True)
+    with pytest.raises(ValueError, match=r'^n must be an integer >= 1, got 28\.0$'):
+        conv_out_size(28.0, 5)
 
 
 def test_edge_detection_example():
@@ -250,7 +264,7 @@ def test_pool2d_rejects_bad_arguments():
         pool2d(X, (4, 1))
     for bad in ((2, 0), True):
         with pytest.raises(ValueError, match=r'pool_size must be a positive int or a pair of '
-                                             r'them, got \('):
+                                             r'them, got %s$' % re.escape(repr(bad))):
             pool2d(X, bad)
 
 

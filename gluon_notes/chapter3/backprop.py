@@ -6,12 +6,12 @@ z = W1 x, h = φ(z), o = W2 h, L = ℓ(o, y), s = λ/2 (‖W1‖² + ‖W2‖²)
 W2 (q×h). Here ℓ is the softmax cross-entropy and φ one of sigmoid, tanh, relu.
 """
 import json
-import numbers
 from collections import OrderedDict
 
 import mxnet as mx
 from mxnet import autograd, nd
 
+from .. import checks
 from .linear_regression import _check_ndarray, _check_real
 
 __all__ = ['ACTIVATIONS', 'forward_propagation', 'backward_propagation', 'autograd_gradients',
@@ -64,7 +64,7 @@ def _check_inputs(x, y, W1, W2, lambd, activation):
         raise ValueError('W2 must have W1.shape[0] = %d columns (hidden units), got shape %s'
                          % (W1.shape[0], W2.shape))
     num_classes = W2.shape[0]
-    if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= y < num_classes:
+    if not checks.is_integer(y) or not 0 <= y < num_classes:
         raise ValueError('y must be an integer class label in [0, %d), got %r' % (num_classes, y))
     return x.reshape((-1, 1)), nd.array([int(y)], ctx=x.context), lambd
 

@@ -9,6 +9,8 @@ import numbers
 import numpy as np
 from mxnet import nd
 
+from .. import checks
+
 __all__ = ['synthetic_data', 'data_iter', 'linreg', 'squared_loss', 'sgd']
 
 
@@ -81,7 +83,7 @@ def _check_ndarray(name, value, ndim=None):
 
 
 def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+    if not checks.is_integer(value) or value <= 0:
         raise ValueError('%s must be a positive integer, got %r' % (name, value))
     return int(value)
 

@@ -6,6 +6,7 @@ import numpy as np
 from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss, nn
 
+from .. import checks
 from .linear_regression import (_as_vector, _check_ndarray, _check_positive_int, _check_real,
                                 data_iter)
 
@@ -141,7 +142,7 @@ def get_k_fold_data(k, i, X, y):
     contiguous, non-overlapping parts (sizes differing by at most one); part i validates, the
     other k - 1 train."""
     k = _check_k_fold(k, X, y)
-    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < k:
+    if not checks.is_integer(i) or not 0 <= i < k:
         raise ValueError('i must be an integer fold index in [0, %d), got %r' % (k, i))
     start, stop = _fold_bounds(k, X.shape[0])[i]
     train_parts = [(a, b) for a, b in ((0, start), (stop, X.shape[0])) if b > a]

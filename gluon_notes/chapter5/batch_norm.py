@@ -3,6 +3,8 @@
 from mxnet import autograd, init, nd
 from mxnet.gluon import nn
 
+from .. import checks
+
 __all__ = ['batch_norm', 'BatchNorm']
 
 
@@ -52,7 +54,7 @@ class BatchNorm(nn.Block):
 
     def __init__(self, num_features, num_dims, eps=1e-5, momentum=0.9, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
+        if not checks.is_integer(num_features) or num_features < 1:
             raise ValueError('num_features must be a positive integer, got %r' % (num_features,))
         if num_dims not in (2, 4):
             raise ValueError('num_dims must be 2 (dense layer) or 4 (convolution), got %r'

@@ -6,11 +6,9 @@ it from scratch, and the edge-detection example learns the kernel ``[[1, -1]]`` 
 from mxnet import autograd, nd
 from mxnet.gluon import nn
 
+from .. import checks
+
 __all__ = ['corr2d', 'Conv2D', 'edge_detection_data', 'learn_kernel']
-
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)  # True is an int to Python
 
 
 def _as_2d(name, A):
@@ -44,12 +42,7 @@ class Conv2D(nn.Block):
 
     def __init__(self, kernel_size, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(kernel_size, int):
-            kernel_size = (kernel_size, kernel_size)
-        kernel_size = tuple(kernel_size)
-        if len(kernel_size) != 2 or not all(_is_int(k) and k > 0 for k in kernel_size):
-            raise ValueError('kernel_size must be a positive int or a pair of them, got %r'
-                             % (kernel_size,))
+        kernel_size = checks.size_pair('kernel_size', kernel_size)
         self.weight = self.params.get('weight', shape=kernel_size)
         self.bias = self.params.get('bias', shape=(1,))
 
@@ -78,7 +71,7 @@ def learn_kernel(X, Y, num_iters=10, lr=3e-2):
     k_h, k_w = X.shape[0] - Y.shape[0] + 1, X.shape[1] - Y.shape[1] + 1
     if k_h < 1 or k_w < 1:
         raise ValueError('Y of shape %s is larger than X of shape %s' % (Y.shape, X.shape))
-    if not _is_int(num_iters) or num_iters < 1:
+    if not checks.is_integer(num_iters) or num_iters < 1:
         raise ValueError('num_iters must be a positive integer, got %r' % (num_iters,))
     conv2d = nn.Conv2D(1, kernel_size=(k_h, k_w))
     conv2d.initialize()

@@ -5,6 +5,8 @@ With total padding p (both sides together) and stride s, a window of size k over
 """
 from mxnet import nd
 
+from .. import checks
+
 __all__ = ['comp_conv2d', 'conv_out_size', 'min_input_size']
 
 
@@ -27,9 +29,8 @@ def comp_conv2d(conv2d, X):
 def conv_out_size(n, k, p=0, s=1):
     """Output length ⌊(n - k + p + s) / s⌋ of a window of size ``k`` with total padding ``p``
     (both sides together) and stride ``s`` over ``n`` inputs; ValueError if the window does not fit."""
-    for name, v, low in (('n', n, 1), ('k', k, 1), ('p', p, 0), ('s', s, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ValueError('%s must be an integer >= %d, got %r' % (name, low, v))
+    n, k, p, s = (checks.integer(name, v, low, optional=False)
+                  for name, v, low in (('n', n, 1), ('k', k, 1), ('p', p, 0), ('s', s, 1)))
     if k > n + p:
         raise ValueError('window of size %d does not fit in %d inputs padded by %d' % (k, n, p))
     return (n - k + p + s) // s

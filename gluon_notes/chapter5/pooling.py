@@ -1,6 +1,8 @@
 """Pooling (the notes' section 池化层)."""
 from mxnet import nd
 
+from .. import checks
+
 __all__ = ['pool2d']
 
 POOL_MODES = ('max', 'avg')
@@ -12,12 +14,7 @@ def pool2d(X, pool_size, mode='max'):
     rather than over the output, so it is vectorised and differentiable."""
     if mode not in POOL_MODES:
         raise ValueError('mode must be one of %s, got %r' % (', '.join(map(repr, POOL_MODES)), mode))
-    if isinstance(pool_size, int):
-        pool_size = (pool_size, pool_size)
-    pool_size = tuple(pool_size)
-    if len(pool_size) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) and p > 0
-                                          for p in pool_size):
-        raise ValueError('pool_size must be a positive int or a pair of them, got %r' % (pool_size,))
+    pool_size = checks.size_pair('pool_size', pool_size)
     if not isinstance(X, nd.NDArray) or X.ndim != 2:
         raise ValueError('X must be a 2-D NDArray, got %s' % (getattr(X, 'shape', type(X).__name__),))
     (p_h, p_w), (n_h, n_w) = pool_size, X.shape

@@ -1,6 +1,7 @@
 """DenseNet (the notes' section 稠密连接网络（DenseNet）)."""
 from mxnet.gluon import nn
 
+from .. import checks
 from ..chapter5.padding_stride import min_input_size
 from ..registry import register_model
 from .base import BookNet
@@ -61,8 +62,7 @@ def get_densenet(num_convs_in_dense_blocks=(4, 4, 4, 4), growth_rate=32, num_cha
     """
     num_convs_in_dense_blocks = tuple(num_convs_in_dense_blocks)
     if not num_convs_in_dense_blocks or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 1
-            for n in num_convs_in_dense_blocks):
+            checks.is_integer(n) and n >= 1 for n in num_convs_in_dense_blocks):
         raise ValueError('num_convs_in_dense_blocks must be a non-empty sequence of positive '
                          'integers, got %r' % (num_convs_in_dense_blocks,))
     net = BookNet(model_name, input_size=96,

@@ -1,6 +1,7 @@
 """GoogLeNet (the notes' section GoogLeNet): Inception blocks between stride-2 max-pooling."""
 from mxnet.gluon import nn
 
+from .. import checks
 from ..chapter5.padding_stride import min_input_size
 from ..registry import register_model
 from .base import BookNet
@@ -26,7 +27,7 @@ GOOGLENET_MIN_SIZE = min_input_size([(7, 2, 3)] + [_POOL] * 4)
 
 def _channels(name, v, n):
     vs = (v,) if n == 1 else tuple(v) if isinstance(v, (tuple, list)) else ()
-    if len(vs) != n or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in vs):
+    if len(vs) != n or not all(checks.is_integer(c) and c > 0 for c in vs):
         raise ValueError('%s must be %s, got %r'
                          % (name, 'a positive int' if n == 1 else 'a pair of positive ints', v))
 

@@ -1,6 +1,7 @@
 """VGG (the notes' section VGG): blocks of 3x3 convolutions, each block closed by 2x2 max-pooling."""
 from mxnet.gluon import nn
 
+from .. import checks
 from ..registry import register_model
 from .base import BookNet
 
@@ -11,9 +12,9 @@ VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
 def _positive_int(name, v):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+    if not checks.is_integer(v) or v < 1:
         raise ValueError('%s must be a positive integer, got %r' % (name, v))
-    return v
+    return int(v)
 
 
 def vgg_block(num_convs, num_channels):
@@ -56,7 +57,7 @@ def vgg(conv_arch, classes=10, model_name='vgg', input_size=224):
 def vgg11(ratio=4, classes=10):
     """VGG-11 with every channel count divided by ``ratio`` (4 in the book; 1: the full network)."""
     smallest = min(num_channels for _, num_channels in VGG11_ARCH)
-    if isinstance(ratio, bool) or not isinstance(ratio, int) or not 1 <= ratio <= smallest:
+    if not checks.is_integer(ratio) or not 1 <= ratio <= smallest:
         raise ValueError('ratio must be an integer in [1, %d] (it divides every channel count), '
                          'got %r' % (smallest, ratio))
     return vgg([(num_convs, num_channels // ratio) for num_convs, num_channels in VGG11_ARCH],
