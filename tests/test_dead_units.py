@@ -1,0 +1,65 @@
+"""tools/dead_units.py: its dead-channel and zero-output shares against the same layers computed
+with MXNet's own operators."""
+import importlib.util
+from pathlib import Path
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import nd
+from mxnet.gluon import nn
+
+import gluon_notes as gn
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location('dead_units', ROOT / 'tools' / 'dead_units.py')
+dead_units = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dead_units)
+
+
+def test_shares_match_the_operators():
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(4, kernel_size=3, activation='relu'), nn.MaxPool2D(2),
+            nn.Dense(3, activation='relu'), nn.Dense(2))
+    net.initialize(mx.init.Normal(0.1))
+    X = nd.random.uniform(shape=(8, 1, 10, 10))
+    net(X)
+    conv, dense = net[0], net[2]
+    # Channel 0 of the conv and every unit of the first dense layer can never fire.
+    conv.bias.set_data(nd.array([-100, 0, 0.05, 100]))
+    dense.bias.set_data(nd.full((3,), -100))
+
+    rows, outputs = dead_units.dead_units(net, X)
+
+    a = nd.relu(nd.Convolution(X, conv.weight.data(), conv.bias.data(), kernel=(3, 3),
+                               num_filter=4)).asnumpy()
+    h = nd.relu(nd.FullyConnected(nd.Pooling(nd.array(a), kernel=(2, 2), stride=(2, 2)),
+                                  dense.weight.data(), dense.bias.data(), num_hidden=3)).asnumpy()
+    assert [r[0] for r in rows] == ['0', '2']  # the last Dense has no ReLU
+    assert rows[0][1:] == (4, pytest.approx((a.max(axis=(0, 2, 3)) <= 0).mean()),
+                           pytest.approx((a <= 0).mean()))
+    assert rows[0][2] == 0.25 and rows[1][1:] == (3, 1.0, 1.0)
+    np.testing.assert_allclose(outputs, net(X).asnumpy(), rtol=1e-6)
+    assert (h == 0).all()
+
+
+def test_a_network_without_relus_is_refused():
+    with pytest.raises(ValueError, match='no Conv2D or Dense layer with a ReLU'):
+        dead_units.dead_units(gn.get_model('lenet'), nd.zeros((1, 1, 28, 28)))  # sigmoid LeNet
+
+
+def test_command_line_on_saved_parameters(tmp_path, capsys):
+    net = gn.get_model('mlp')
+    net.initialize(mx.init.Xavier())
+    net(nd.zeros((1, 1, 28, 28)))
+    net.save_parameters(str(tmp_path / 'mlp.params'))
+    assert dead_units.main(['mlp', str(tmp_path / 'mlp.params'), '--images', '64']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:2] == ['0', '256'] and len(lines) == 4
+    assert lines[2].startswith('64 test images: ')
+    for argv, message in ((['mlp', '--images', '0'], 'images must be an integer in [1, 10000], got 0'),
+                          (['vgg12'], "unknown model 'vgg12'")):
+        with pytest.raises(SystemExit) as exit_:
+            dead_units.main(argv[:1] + [str(tmp_path / 'mlp.params')] + argv[1:])
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err.splitlines()[-1]

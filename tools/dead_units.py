@@ -1,0 +1,101 @@
+"""Which ReLU units of a trained network never fire on test images, and how much its outputs vary.
+
+A network whose training loss jumps to about ln 10 and stays there outputs nearly the same
+distribution for every image. One common cause is dead ReLUs: after a large step, a layer's
+pre-activations are negative for every input, its outputs and gradients are zero, and nothing
+upstream learns any more. This measures it on saved parameters:
+
+    .venv/bin/python tools/dead_units.py nin ~/gluon-notes-runs/runs/nin/model.params --images 512
+
+prints, for each layer with a ReLU (in the network's order), its output channels and the share of
+them that are zero on every one of the first ``--images`` test images, and the share of all its
+outputs that are zero; then how many distinct classes the network predicts and how far its class
+scores move from image to image.
+"""
+import argparse
+import sys
+
+import numpy as np
+from mxnet.gluon import nn
+
+
+def relu_layers(net):
+    """``(name, block)`` of every Conv2D or Dense layer of ``net`` with a built-in ReLU, in order."""
+    found = []
+
+    def walk(block, prefix):
+        for name, child in block._children.items():
+            path = '%s.%s' % (prefix, name) if prefix else name
+            if isinstance(child, (nn.Conv2D, nn.Dense)):
+                act = getattr(child, 'act', None)
+                if act is not None and getattr(act, '_act_type', None) == 'relu':
+                    found.append((path, child))
+            else:
+                walk(child, path)
+
+    walk(net, '')
+    return found
+
+
+def dead_units(net, X):
+    """``(rows, outputs)`` for the batch ``X`` run through ``net`` (not hybridized: hooks need the
+    imperative blocks). Each row is ``(name, channels, dead, zero)``: the layer, its output
+    channels, the share of channels zero for every example and position, and the share of its
+    outputs that are zero. ``outputs`` is the network's output as a numpy array."""
+    layers = relu_layers(net)
+    if not layers:
+        raise ValueError('the network has no Conv2D or Dense layer with a ReLU')
+    seen = {}
+
+    def hook(name):
+        def record(block, inputs, output):
+            out = output.asnumpy()
+            axes = (0,) + tuple(range(2, out.ndim))
+            seen[name] = (out.shape[1], float((out.max(axis=axes) <= 0).mean()),
+                          float((out <= 0).mean()))
+        return record
+
+    handles = [block.register_forward_hook(hook(name)) for name, block in layers]
+    try:
+        outputs = net(X).asnumpy()
+    finally:
+        for handle in handles:
+            handle.detach()
+    return [(name,) + seen[name] for name, _ in layers], outputs
+
+
+def main(argv=None):
+    import mxnet as mx
+    import gluon_notes as gn
+    from gluon_notes import checks
+
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('model', help='a registered model: %s' % ', '.join(gn.list_models()))
+    parser.add_argument('params', help='its saved parameters (net.save_parameters)')
+    parser.add_argument('--images', type=int, default=512, help='test images to run (default 512)')
+    args = parser.parse_args(argv)
+    try:
+        images = checks.integer('images', args.images, high=10000, optional=False)
+        spec = gn.get_spec(args.model)
+    except ValueError as e:
+        parser.error(e.args[0])
+    net = spec.builder()
+    net.load_parameters(args.params, ctx=mx.cpu())
+    _, test_iter = gn.load_data_fashion_mnist(images, resize=spec.resize, subset=images)
+    X, y = next(iter(test_iter))
+    rows, outputs = dead_units(net, X)
+    print('%-28s %8s %14s %12s' % ('layer (ReLU)', 'channels', 'dead channels', 'zero outputs'))
+    for name, channels, dead, zero in rows:
+        print('%-28s %8d %13.1f%% %11.1f%%' % (name, channels, 100 * dead, 100 * zero))
+    predicted = outputs.argmax(axis=1)
+    counts = np.bincount(predicted, minlength=outputs.shape[1])
+    print('%d test images: %d distinct predicted classes, the commonest for %.1f%% of them; '
+          'accuracy %.3f' % (images, int((counts > 0).sum()), 100 * counts.max() / images,
+                            float((predicted == y.asnumpy()).mean())))
+    print('class scores: std over images %.3f (mean over classes), std over classes %.3f '
+          '(mean over images)' % (outputs.std(axis=0).mean(), outputs.std(axis=1).mean()))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
