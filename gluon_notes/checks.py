@@ -8,7 +8,8 @@ same names with dashes.
 import math
 import numbers
 
-__all__ = ['is_integer', 'integer', 'size_pair', 'number', 'seed', 'seeds', 'checkpoint_minutes', 'given', 'SEED_RANGE']
+__all__ = ['is_integer', 'integer', 'size_pair', 'number', 'seed', 'seeds', 'checkpoint_minutes',
+           'given', 'SEED_RANGE']
 
 SEED_RANGE = '[0, 2**32)'  # what numpy's RandomState and mx.random.seed accept
 

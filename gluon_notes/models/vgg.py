@@ -20,8 +20,8 @@ def _positive_int(name, v):
 def vgg_block(num_convs, num_channels):
     """``num_convs`` 3x3 ReLU conv layers with padding 1 (size kept), then 2x2 stride-2 max-pooling
     (size halved)."""
-    _positive_int('num_convs', num_convs)
-    _positive_int('num_channels', num_channels)
+    num_convs = _positive_int('num_convs', num_convs)
+    num_channels = _positive_int('num_channels', num_channels)
     blk = nn.HybridSequential()
     for _ in range(num_convs):
         blk.add(nn.Conv2D(num_channels, kernel_size=3, padding=1, activation='relu'))
