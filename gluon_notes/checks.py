@@ -8,8 +8,8 @@ same names with dashes.
 import math
 import numbers
 
-__all__ = ['is_integer', 'integer', 'size_pair', 'number', 'seed', 'seeds', 'checkpoint_minutes',
-           'given', 'SEED_RANGE']
+__all__ = ['is_integer', 'integer', 'positive_integer', 'size_pair', 'number', 'seed', 'seeds',
+           'checkpoint_minutes', 'given', 'SEED_RANGE']
 
 SEED_RANGE = '[0, 2**32)'  # what numpy's RandomState and mx.random.seed accept
 
@@ -33,6 +33,13 @@ def integer(name, value, low=1, high=None, *, optional=True):
                 else 'an integer in [%d, %d]' % (low, high))
     if not is_integer(value) or value < low or (high is not None and value > high):
         raise ValueError('%s must be %s, got %r' % (name, accepted, value))
+    return int(value)
+
+
+def positive_integer(name, value):
+    """``value`` as an int >= 1, or ValueError ``NAME must be a positive integer, got VALUE``."""
+    if not is_integer(value) or value < 1:
+        raise ValueError('%s must be a positive integer, got %r' % (name, value))
     return int(value)
 
 

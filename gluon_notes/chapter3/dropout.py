@@ -4,7 +4,8 @@ The concise model is ``gluon_notes.get_model('mlp_dropout')`` (``gluon_notes/mod
 """
 from mxnet import autograd, nd
 
-from .linear_regression import _check_ndarray, _check_positive_int, _check_real
+from .. import checks
+from .linear_regression import _check_ndarray, _check_real
 from .mlp import relu
 from .softmax_regression import _flatten
 
@@ -31,7 +32,7 @@ def mlp_dropout_scratch(num_inputs=784, num_outputs=10, num_hiddens1=256, num_hi
     """``(net, [W1, b1, W2, b2, W3, b3])``: the from-scratch MLP with two ReLU hidden layers, each
     followed by dropout, but only while training (``autograd.is_training()``); weights ~ N(0, σ²),
     biases 0. ``net`` returns logits."""
-    sizes = [_check_positive_int(name, value) for name, value in
+    sizes = [checks.positive_integer(name, value) for name, value in
              (('num_inputs', num_inputs), ('num_hiddens1', num_hiddens1),
               ('num_hiddens2', num_hiddens2), ('num_outputs', num_outputs))]
     drop_prob1 = _check_real('drop_prob1', drop_prob1, minimum=0, maximum=1)

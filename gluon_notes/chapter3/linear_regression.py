@@ -19,7 +19,7 @@ def synthetic_data(w, b, num_examples, noise_std=0.01):
     labels = features·w + b + N(0, noise_std²) noise, of shape (num_examples,)."""
     w = _as_vector('w', w)
     b = _check_real('b', b)
-    num_examples = _check_positive_int('num_examples', num_examples)
+    num_examples = checks.positive_integer('num_examples', num_examples)
     noise_std = _check_real('noise_std', noise_std, minimum=0)
     features = nd.random.normal(scale=1, shape=(num_examples, w.size))
     labels = nd.dot(features, w) + b
@@ -30,7 +30,7 @@ def synthetic_data(w, b, num_examples, noise_std=0.01):
 def data_iter(batch_size, features, labels):
     """Iterate over ``(X, y)`` mini-batches of ``batch_size`` examples in a random order (numpy's
     global RNG); the last batch may be smaller."""
-    batch_size = _check_positive_int('batch_size', batch_size)
+    batch_size = checks.positive_integer('batch_size', batch_size)
     _check_ndarray('features', features)
     _check_ndarray('labels', labels)
     if features.shape[0] != labels.shape[0]:
@@ -80,12 +80,6 @@ def _check_ndarray(name, value, ndim=None):
     if ndim is not None and value.ndim != ndim:
         raise ValueError('%s must be %d-dimensional, got shape %s' % (name, ndim, value.shape))
     return value
-
-
-def _check_positive_int(name, value):
-    if not checks.is_integer(value) or value <= 0:
-        raise ValueError('%s must be a positive integer, got %r' % (name, value))
-    return int(value)
 
 
 def _check_real(name, value, minimum=None, maximum=None):

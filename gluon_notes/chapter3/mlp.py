@@ -5,7 +5,8 @@ The concise model is ``gluon_notes.get_model('mlp')`` (``gluon_notes/models/mlp.
 """
 from mxnet import autograd, nd
 
-from .linear_regression import _check_ndarray, _check_positive_int, _check_real
+from .. import checks
+from .linear_regression import _check_ndarray, _check_real
 from .softmax_regression import _flatten
 
 __all__ = ['relu', 'activation_and_grad', 'mlp_scratch']
@@ -36,9 +37,9 @@ def activation_and_grad(fn, x):
 def mlp_scratch(num_inputs=784, num_hiddens=256, num_outputs=10, sigma=0.01):
     """``(net, [W1, b1, W2, b2])``: the from-scratch MLP with one ReLU hidden layer, weights
     ~ N(0, σ²), biases 0. ``net`` returns logits (train with ``gloss.SoftmaxCrossEntropyLoss``)."""
-    num_inputs = _check_positive_int('num_inputs', num_inputs)
-    num_hiddens = _check_positive_int('num_hiddens', num_hiddens)
-    num_outputs = _check_positive_int('num_outputs', num_outputs)
+    num_inputs = checks.positive_integer('num_inputs', num_inputs)
+    num_hiddens = checks.positive_integer('num_hiddens', num_hiddens)
+    num_outputs = checks.positive_integer('num_outputs', num_outputs)
     sigma = _check_real('sigma', sigma, minimum=0)
     W1 = nd.random.normal(scale=sigma, shape=(num_inputs, num_hiddens))
     b1 = nd.zeros(num_hiddens)

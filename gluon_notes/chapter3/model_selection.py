@@ -7,8 +7,7 @@ from mxnet import autograd, gluon, nd
 from mxnet.gluon import loss as gloss, nn
 
 from .. import checks
-from .linear_regression import (_as_vector, _check_ndarray, _check_positive_int, _check_real,
-                                data_iter)
+from .linear_regression import _as_vector, _check_ndarray, _check_real, data_iter
 
 __all__ = ['poly_features', 'synthetic_poly_data', 'semilogy', 'PolyFit', 'fit_and_plot',
            'get_k_fold_data', 'k_fold']
@@ -22,7 +21,7 @@ def poly_features(x, max_degree):
     """(n, max_degree) matrix with columns x, x², ..., x^max_degree of the n values of ``x``
     (shape (n,) or (n, 1))."""
     _check_ndarray('x', x)
-    max_degree = _check_positive_int('max_degree', max_degree)
+    max_degree = checks.positive_integer('max_degree', max_degree)
     if x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1):
         raise ValueError('x must have shape (n,) or (n, 1), got %s' % (x.shape,))
     powers = nd.arange(1, max_degree + 1, dtype=x.dtype).reshape((1, -1))
@@ -36,7 +35,7 @@ def synthetic_poly_data(n_train=100, n_test=100, true_w=(1.2, -3.4, 5.6), true_b
     ``features`` is (n, 1) with n = n_train + n_test (train first), ``poly`` holds the powers
     x, ..., x^len(true_w) (``poly_features``), ``labels`` is (n,).
     """
-    n = _check_positive_int('n_train', n_train) + _check_positive_int('n_test', n_test)
+    n = checks.positive_integer('n_train', n_train) + checks.positive_integer('n_test', n_test)
     true_w = _as_vector('true_w', true_w)
     true_b = _check_real('true_b', true_b)
     noise_std = _check_real('noise_std', noise_std, minimum=0)
@@ -87,10 +86,11 @@ def fit_and_plot(train_features, test_features, train_labels, test_labels, num_e
     Returns a ``PolyFit``.
     """
     _check_data(train_features, test_features, train_labels, test_labels)
-    num_epochs = _check_positive_int('num_epochs', num_epochs)
+    num_epochs = checks.positive_integer('num_epochs', num_epochs)
     lr = _check_real('lr', lr, minimum=0)
     n = train_features.shape[0]
-    batch_size = min(10, n) if batch_size is None else _check_positive_int('batch_size', batch_size)
+    batch_size = (min(10, n) if batch_size is None
+                  else checks.positive_integer('batch_size', batch_size))
     train_labels, test_labels = train_labels.reshape((-1,)), test_labels.reshape((-1,))
 
     loss = gloss.L2Loss()
@@ -130,7 +130,7 @@ def _check_k_fold(k, X, y):
     if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
         raise ValueError('X and y must have the same number of examples, got shapes %s and %s'
                          % (X.shape, y.shape))
-    k = _check_positive_int('k', k)
+    k = checks.positive_integer('k', k)
     if not 2 <= k <= X.shape[0]:
         raise ValueError('k must be between 2 and the number of examples (%d), got %d'
                          % (X.shape[0], k))

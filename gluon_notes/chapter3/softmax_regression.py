@@ -6,7 +6,8 @@ The concise model is ``gluon_notes.get_model('softmax_regression')``
 """
 from mxnet import nd
 
-from .linear_regression import _check_ndarray, _check_positive_int, _check_real
+from .. import checks
+from .linear_regression import _check_ndarray, _check_real
 
 __all__ = ['softmax', 'cross_entropy', 'accuracy', 'softmax_regression_scratch']
 
@@ -48,8 +49,8 @@ def accuracy(y_hat, y):
 def softmax_regression_scratch(num_inputs=784, num_outputs=10, sigma=0.01):
     """``(net, [W, b])``: the from-scratch softmax regression ``softmax(XW + b)`` with W ~ N(0, σ²)
     and b = 0, gradients attached; ``net`` flattens each example to ``num_inputs`` values."""
-    num_inputs = _check_positive_int('num_inputs', num_inputs)
-    num_outputs = _check_positive_int('num_outputs', num_outputs)
+    num_inputs = checks.positive_integer('num_inputs', num_inputs)
+    num_outputs = checks.positive_integer('num_outputs', num_outputs)
     sigma = _check_real('sigma', sigma, minimum=0)
     W = nd.random.normal(scale=sigma, shape=(num_inputs, num_outputs))
     b = nd.zeros(num_outputs)

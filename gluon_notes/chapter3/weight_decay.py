@@ -5,7 +5,8 @@ from collections import namedtuple
 from mxnet import autograd, gluon, init, nd
 from mxnet.gluon import loss as gloss, nn
 
-from .linear_regression import (_check_ndarray, _check_positive_int, _check_real, data_iter,
+from .. import checks
+from .linear_regression import (_check_ndarray, _check_real, data_iter,
                                 linreg, sgd, squared_loss, synthetic_data)
 from .model_selection import _check_data, semilogy
 
@@ -27,9 +28,9 @@ def high_dim_data(n_train=20, n_test=100, num_inputs=200, true_w=0.01, true_b=0.
     """The book's over-fitting setting: y = 0.05 + Σ_i 0.01 x_i + N(0, 0.01²) noise with 200
     features but 20 training examples. Returns ``(train_features, test_features, train_labels,
     test_labels)``, labels of shape (n,)."""
-    n_train = _check_positive_int('n_train', n_train)
-    n_test = _check_positive_int('n_test', n_test)
-    num_inputs = _check_positive_int('num_inputs', num_inputs)
+    n_train = checks.positive_integer('n_train', n_train)
+    n_test = checks.positive_integer('n_test', n_test)
+    num_inputs = checks.positive_integer('num_inputs', num_inputs)
     w = nd.ones(num_inputs) * _check_real('true_w', true_w)
     features, labels = synthetic_data(w, true_b, n_train + n_test)
     return features[:n_train], features[n_train:], labels[:n_train], labels[n_train:]
@@ -37,7 +38,7 @@ def high_dim_data(n_train=20, n_test=100, num_inputs=200, true_w=0.01, true_b=0.
 
 def init_linreg_params(num_inputs, sigma=1.0):
     """``[w, b]`` with w ~ N(0, σ²) of shape (num_inputs, 1) and b = 0, gradients attached."""
-    num_inputs = _check_positive_int('num_inputs', num_inputs)
+    num_inputs = checks.positive_integer('num_inputs', num_inputs)
     w = nd.random.normal(scale=_check_real('sigma', sigma, minimum=0), shape=(num_inputs, 1))
     b = nd.zeros(1)
     w.attach_grad()
@@ -62,8 +63,8 @@ def fit_and_plot_wd(lambd, train_features, test_features, train_labels, test_lab
     the mean squared loss (without the penalty) per epoch. Returns a ``WDFit``."""
     lambd = _check_real('lambd', lambd, minimum=0)
     _check_data(train_features, test_features, train_labels, test_labels)
-    num_epochs = _check_positive_int('num_epochs', num_epochs)
-    batch_size = _check_positive_int('batch_size', batch_size)
+    num_epochs = checks.positive_integer('num_epochs', num_epochs)
+    batch_size = checks.positive_integer('batch_size', batch_size)
     lr = _check_real('lr', lr, minimum=0)
     w, b = init_linreg_params(train_features.shape[1])
     train_ls, test_ls = [], []
@@ -85,8 +86,8 @@ def fit_and_plot_gluon(wd, train_features, test_features, train_labels, test_lab
     ``WDFit``."""
     wd = _check_real('wd', wd, minimum=0)
     _check_data(train_features, test_features, train_labels, test_labels)
-    num_epochs = _check_positive_int('num_epochs', num_epochs)
-    batch_size = _check_positive_int('batch_size', batch_size)
+    num_epochs = checks.positive_integer('num_epochs', num_epochs)
+    batch_size = checks.positive_integer('batch_size', batch_size)
     lr = _check_real('lr', lr, minimum=0)
     loss = gloss.L2Loss()
     net = nn.Dense(1)

@@ -54,8 +54,7 @@ class BatchNorm(nn.Block):
 
     def __init__(self, num_features, num_dims, eps=1e-5, momentum=0.9, **kwargs):
         super().__init__(**kwargs)
-        if not checks.is_integer(num_features) or num_features < 1:
-            raise ValueError('num_features must be a positive integer, got %r' % (num_features,))
+        checks.positive_integer('num_features', num_features)
         if num_dims not in (2, 4):
             raise ValueError('num_dims must be 2 (dense layer) or 4 (convolution), got %r'
                              % (num_dims,))

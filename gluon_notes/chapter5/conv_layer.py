@@ -71,8 +71,7 @@ def learn_kernel(X, Y, num_iters=10, lr=3e-2):
     k_h, k_w = X.shape[0] - Y.shape[0] + 1, X.shape[1] - Y.shape[1] + 1
     if k_h < 1 or k_w < 1:
         raise ValueError('Y of shape %s is larger than X of shape %s' % (Y.shape, X.shape))
-    if not checks.is_integer(num_iters) or num_iters < 1:
-        raise ValueError('num_iters must be a positive integer, got %r' % (num_iters,))
+    num_iters = checks.positive_integer('num_iters', num_iters)
     conv2d = nn.Conv2D(1, kernel_size=(k_h, k_w))
     conv2d.initialize()
     X = X.reshape((1, 1) + X.shape)

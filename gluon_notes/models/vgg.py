@@ -11,17 +11,11 @@ __all__ = ['VGG11_ARCH', 'vgg_block', 'vgg', 'vgg11']
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
-def _positive_int(name, v):
-    if not checks.is_integer(v) or v < 1:
-        raise ValueError('%s must be a positive integer, got %r' % (name, v))
-    return int(v)
-
-
 def vgg_block(num_convs, num_channels):
     """``num_convs`` 3x3 ReLU conv layers with padding 1 (size kept), then 2x2 stride-2 max-pooling
     (size halved)."""
-    num_convs = _positive_int('num_convs', num_convs)
-    num_channels = _positive_int('num_channels', num_channels)
+    num_convs = checks.positive_integer('num_convs', num_convs)
+    num_channels = checks.positive_integer('num_channels', num_channels)
     blk = nn.HybridSequential()
     for _ in range(num_convs):
         blk.add(nn.Conv2D(num_channels, kernel_size=3, padding=1, activation='relu'))
