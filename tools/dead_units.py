@@ -15,8 +15,12 @@ scores move from image to image.
 import argparse
 import sys
 
+import mxnet as mx
 import numpy as np
 from mxnet.gluon import nn
+
+import gluon_notes as gn
+from gluon_notes import checks
 
 
 def relu_layers(net):
@@ -65,10 +69,6 @@ def dead_units(net, X):
 
 
 def main(argv=None):
-    import mxnet as mx
-    import gluon_notes as gn
-    from gluon_notes import checks
-
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('model', help='a registered model: %s' % ', '.join(gn.list_models()))
     parser.add_argument('params', help='its saved parameters (net.save_parameters)')
