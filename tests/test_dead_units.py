@@ -63,3 +63,38 @@ def test_command_line_on_saved_parameters(tmp_path, capsys):
             dead_units.main(argv[:1] + [str(tmp_path / 'mlp.params')] + argv[1:])
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_step_sizes_against_numpy():
+    rng = np.random.RandomState(0)
+    previous = {'a.weight': rng.randn(3, 4).astype(np.float32), 'b.bias': rng.randn(5).astype(np.float32)}
+    current = {'a.weight': previous['a.weight'] + 0.01, 'b.bias': previous['b.bias'] * 1.5}
+    total, name, largest = dead_units.step_sizes(previous, current)
+    flat = lambda d: np.concatenate([d[k].ravel() for k in sorted(d)]).astype(np.float64)
+    assert total == pytest.approx(np.linalg.norm(flat(current) - flat(previous))
+                                  / np.linalg.norm(flat(previous)))
+    assert (name, largest) == ('b.bias', pytest.approx(0.5))
+    with pytest.raises(ValueError, match='hold different parameters: c'):
+        dead_units.step_sizes(previous, dict(current, c=np.zeros(1)))
+    with pytest.raises(ValueError, match=r'b.bias has shape \(5,\) in one file and \(4,\)'):
+        dead_units.step_sizes(previous, dict(current, **{'b.bias': np.zeros(4)}))
+
+
+def test_command_line_traces_several_files(tmp_path, capsys):
+    net = gn.get_model('mlp')
+    net.initialize(mx.init.Xavier())
+    net(nd.zeros((1, 1, 28, 28)))
+    paths = [str(tmp_path / ('%d.params' % i)) for i in range(2)]
+    net.save_parameters(paths[0])
+    # Kill the hidden layer: every ReLU unit gets a bias far below any pre-activation.
+    hidden = net[0]
+    hidden.bias.set_data(nd.full(hidden.bias.shape, -1e3))
+    net.save_parameters(paths[1])
+    assert dead_units.main(['mlp'] + paths + ['--images', '64']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith('dead channels (%) of: ')
+    assert lines[2].startswith(paths[1] + ': dead 100; 1 classes')
+    expected = dead_units.step_sizes(dead_units._load_numpy(paths[0]),
+                                     dead_units._load_numpy(paths[1]))
+    assert lines[2].endswith('step %.4f (largest %.4f, %s)' % (expected[0], expected[2], expected[1]))
+    assert 'step' not in lines[1]

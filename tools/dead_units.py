@@ -11,6 +11,12 @@ prints, for each layer with a ReLU (in the network's order), its output channels
 them that are zero on every one of the first ``--images`` test images, and the share of all its
 outputs that are zero; then how many distinct classes the network predicts and how far its class
 scores move from image to image.
+
+Given several parameter files (say, the checkpoints of consecutive batches), it prints one line
+per file instead: the dead-channel share of each ReLU layer, the classes predicted, the accuracy,
+and the step from the previous file, ``|theta - theta_prev| / |theta_prev|`` over all parameters
+and for the layer that moved most. Under plain SGD the step is the learning rate times the
+batch's gradient, so a step far larger than its neighbours' is a gradient spike.
 """
 import argparse
 import sys
@@ -68,10 +74,38 @@ def dead_units(net, X):
     return [(name,) + seen[name] for name, _ in layers], outputs
 
 
+def step_sizes(previous, current):
+    """``(total, name, largest)``: the relative change ``|current - previous| / |previous|`` over
+    all parameters together, and the parameter whose own relative change is largest with that
+    change. Both arguments map parameter names to numpy arrays (``mx.nd.load`` of a saved
+    ``save_parameters`` file, as numpy) and must hold the same names and shapes."""
+    if set(previous) != set(current):
+        raise ValueError('the parameter files hold different parameters: %s'
+                         % ', '.join(sorted(set(previous) ^ set(current))))
+    changed = total_prev = 0.0
+    name, largest = None, -1.0
+    for key in sorted(previous):
+        a, b = previous[key].astype(np.float64), current[key].astype(np.float64)
+        if a.shape != b.shape:
+            raise ValueError('parameter %s has shape %s in one file and %s in the other'
+                             % (key, a.shape, b.shape))
+        d2, p2 = float(((b - a) ** 2).sum()), float((a ** 2).sum())
+        changed, total_prev = changed + d2, total_prev + p2
+        rel = np.sqrt(d2 / p2) if p2 > 0 else (0.0 if d2 == 0 else np.inf)
+        if rel > largest:
+            name, largest = key, rel
+    return np.sqrt(changed / total_prev), name, largest
+
+
+def _load_numpy(path):
+    return {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('model', help='a registered model: %s' % ', '.join(gn.list_models()))
-    parser.add_argument('params', help='its saved parameters (net.save_parameters)')
+    parser.add_argument('params', nargs='+',
+                        help='its saved parameters (net.save_parameters); several for one line each')
     parser.add_argument('--images', type=int, default=512, help='test images to run (default 512)')
     args = parser.parse_args(argv)
     try:
@@ -80,9 +114,11 @@ def main(argv=None):
     except ValueError as e:
         parser.error(e.args[0])
     net = spec.builder()
-    net.load_parameters(args.params, ctx=mx.cpu())
     _, test_iter = gn.load_data_fashion_mnist(images, resize=spec.resize, subset=images)
     X, y = next(iter(test_iter))
+    if len(args.params) > 1:
+        return _trace(net, args.params, X, y)
+    net.load_parameters(args.params[0], ctx=mx.cpu())
     rows, outputs = dead_units(net, X)
     print('%-28s %8s %14s %12s' % ('layer (ReLU)', 'channels', 'dead channels', 'zero outputs'))
     for name, channels, dead, zero in rows:
@@ -94,6 +130,27 @@ def main(argv=None):
                             float((predicted == y.asnumpy()).mean())))
     print('class scores: std over images %.3f (mean over classes), std over classes %.3f '
           '(mean over images)' % (outputs.std(axis=0).mean(), outputs.std(axis=1).mean()))
+    return 0
+
+
+def _trace(net, paths, X, y):
+    """One line per parameter file: dead-channel shares, classes, accuracy, step."""
+    previous = None
+    for i, path in enumerate(paths):
+        net.load_parameters(path, ctx=mx.cpu())
+        rows, outputs = dead_units(net, X)
+        if i == 0:
+            print('dead channels (%%) of: %s' % ' '.join(r[0] for r in rows))
+        current = _load_numpy(path)
+        step = ''
+        if previous is not None:
+            total, name, largest = step_sizes(previous, current)
+            step = ' step %.4f (largest %.4f, %s)' % (total, largest, name)
+        predicted = outputs.argmax(axis=1)
+        print('%s: dead %s; %d classes, acc %.3f;%s' % (
+            path, ' '.join('%.0f' % (100 * r[2]) for r in rows),
+            len(np.unique(predicted)), float((predicted == y.asnumpy()).mean()), step))
+        previous = current
     return 0
 
 
