@@ -65,6 +65,11 @@ def test_command_line_on_saved_parameters(tmp_path, capsys):
         assert message in capsys.readouterr().err.splitlines()[-1]
 
 
+def test_equal_scores():
+    outputs = np.array([[0, 0, 0], [1, 1, 1], [0, 2, 0], [0.5, 0.5, 0.5000001]], np.float32)
+    assert dead_units.equal_scores(outputs) == 0.5
+
+
 def test_step_sizes_against_numpy():
     rng = np.random.RandomState(0)
     previous = {'a.weight': rng.randn(3, 4).astype(np.float32), 'b.bias': rng.randn(5).astype(np.float32)}
@@ -93,7 +98,8 @@ def test_command_line_traces_several_files(tmp_path, capsys):
     assert dead_units.main(['mlp'] + paths + ['--images', '64']) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and lines[0].startswith('dead channels (%) of: ')
-    assert lines[2].startswith(paths[1] + ': dead 100; 1 classes')
+    assert lines[2].startswith(paths[1] + ': dead 100; 1 classes, acc ')
+    assert ', equal scores 100%; step ' in lines[2] and ', equal scores 0%;' in lines[1]
     expected = dead_units.step_sizes(dead_units._load_numpy(paths[0]),
                                      dead_units._load_numpy(paths[1]))
     assert lines[2].endswith('step %.4f (largest %.4f, %s)' % (expected[0], expected[2], expected[1]))

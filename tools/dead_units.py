@@ -14,7 +14,7 @@ scores move from image to image.
 
 Given several parameter files (say, the checkpoints of consecutive batches), it prints one line
 per file instead: the dead-channel share of each ReLU layer, the classes predicted, the accuracy,
-and the step from the previous file, ``|theta - theta_prev| / |theta_prev|`` over all parameters
+the share of images whose class scores are all equal, and the step from the previous file, ``|theta - theta_prev| / |theta_prev|`` over all parameters
 and for the layer that moved most. Under plain SGD the step is the learning rate times the
 batch's gradient, so a step far larger than its neighbours' is a gradient spike.
 """
@@ -97,6 +97,13 @@ def step_sizes(previous, current):
     return np.sqrt(changed / total_prev), name, largest
 
 
+def equal_scores(outputs):
+    """The share of rows (images) of ``outputs`` whose class scores are all equal: for those the
+    softmax is uniform, the loss is exactly ln(classes) and no gradient flows back (NiN's class
+    scores pass a ReLU, so all ten being zero does it)."""
+    return float((outputs.max(axis=1) == outputs.min(axis=1)).mean())
+
+
 def _load_numpy(path):
     return {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
 
@@ -147,9 +154,10 @@ def _trace(net, paths, X, y):
             total, name, largest = step_sizes(previous, current)
             step = ' step %.4f (largest %.4f, %s)' % (total, largest, name)
         predicted = outputs.argmax(axis=1)
-        print('%s: dead %s; %d classes, acc %.3f;%s' % (
+        print('%s: dead %s; %d classes, acc %.3f, equal scores %.0f%%;%s' % (
             path, ' '.join('%.0f' % (100 * r[2]) for r in rows),
-            len(np.unique(predicted)), float((predicted == y.asnumpy()).mean()), step))
+            len(np.unique(predicted)), float((predicted == y.asnumpy()).mean()),
+            100 * equal_scores(outputs), step))
         previous = current
     return 0
 
