@@ -55,14 +55,24 @@ def test_command_line_on_saved_parameters(tmp_path, capsys):
     net.save_parameters(str(tmp_path / 'mlp.params'))
     assert dead_units.main(['mlp', str(tmp_path / 'mlp.params'), '--images', '64']) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[:2] == ['0', '256'] and len(lines) == 4
+    assert lines[1].split()[:2] == ['0', '256'] and len(lines) == 15
     assert lines[2].startswith('64 test images: ')
+    assert lines[4].split() == ['class', 'images', 'predicted', 'recall', 'score', '<=', '0']
+    assert lines[5].startswith('0 t-shirt ') and lines[14].startswith('9 ankle boot ')
+    assert sum(int(line[16:].split()[0]) for line in lines[5:]) == 64
     for argv, message in ((['mlp', '--images', '0'], 'images must be an integer in [1, 10000], got 0'),
                           (['vgg12'], "unknown model 'vgg12'")):
         with pytest.raises(SystemExit) as exit_:
             dead_units.main(argv[:1] + [str(tmp_path / 'mlp.params')] + argv[1:])
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_per_class():
+    outputs = np.array([[2, 0, 0], [0, 1, 0], [3, 0, 0], [0, 0, -1]], np.float32)
+    y = np.array([0, 0, 1, 0])
+    assert dead_units.per_class(outputs, y) == [(3, 3, pytest.approx(2 / 3), 0.5),
+                                                (1, 1, 0.0, 0.75), (0, 0, None, 1.0)]
 
 
 def test_equal_scores():

@@ -10,7 +10,8 @@ upstream learns any more. This measures it on saved parameters:
 prints, for each layer with a ReLU (in the network's order), its output channels and the share of
 them that are zero on every one of the first ``--images`` test images, and the share of all its
 outputs that are zero; then how many distinct classes the network predicts and how far its class
-scores move from image to image.
+scores move from image to image, and per class how many images are predicted as it, its recall
+and how often its score is at most 0.
 
 Given several parameter files (say, the checkpoints of consecutive batches), it prints one line
 per file instead: the dead-channel share of each ReLU layer, the classes predicted, the accuracy,
@@ -97,6 +98,22 @@ def step_sizes(previous, current):
     return np.sqrt(changed / total_prev), name, largest
 
 
+def per_class(outputs, y):
+    """A row per class (column of ``outputs``): ``(images, predicted, recall, nonpositive)``, that
+    is how many of the examples have that label, how many are predicted as it, the share of its
+    own examples predicted right (None without any) and the share of all examples whose score for
+    it is <= 0. Behind a ReLU (NiN's head) a score at 0 passes no gradient, so a class whose score
+    is 0 for most images can hardly be learned again."""
+    predicted, y = outputs.argmax(axis=1), np.asarray(y).astype(int)
+    rows = []
+    for c in range(outputs.shape[1]):
+        mine = y == c
+        rows.append((int(mine.sum()), int((predicted == c).sum()),
+                     float((predicted[mine] == c).mean()) if mine.any() else None,
+                     float((outputs[:, c] <= 0).mean())))
+    return rows
+
+
 def equal_scores(outputs):
     """The share of rows (images) of ``outputs`` whose class scores are all equal: for those the
     softmax is uniform, the loss is exactly ln(classes) and no gradient flows back (NiN's class
@@ -137,6 +154,11 @@ def main(argv=None):
                             float((predicted == y.asnumpy()).mean())))
     print('class scores: std over images %.3f (mean over classes), std over classes %.3f '
           '(mean over images)' % (outputs.std(axis=0).mean(), outputs.std(axis=1).mean()))
+    print('%-16s %7s %10s %7s %11s' % ('class', 'images', 'predicted', 'recall', 'score <= 0'))
+    for c, (count, hits, recall, nonpositive) in enumerate(per_class(outputs, y.asnumpy())):
+        print('%-16s %7d %10d %7s %10.1f%%' % (
+            '%d %s' % (c, gn.get_fashion_mnist_labels([c])[0]), count, hits,
+            '-' if recall is None else '%.3f' % recall, 100 * nonpositive))
     return 0
 
 
