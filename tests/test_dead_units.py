@@ -114,3 +114,20 @@ def test_command_line_traces_several_files(tmp_path, capsys):
                                      dead_units._load_numpy(paths[1]))
     assert lines[2].endswith('step %.4f (largest %.4f, %s)' % (expected[0], expected[2], expected[1]))
     assert 'step' not in lines[1]
+
+
+def test_command_line_refuses_files_of_different_networks(tmp_path, capsys):
+    paths = []
+    for name in ('mlp', 'softmax_regression'):
+        net = gn.get_model(name)
+        net.initialize(mx.init.Xavier())
+        net(nd.zeros((1, 1, 28, 28)))
+        paths.append(str(tmp_path / (name + '.params')))
+        net.save_parameters(paths[-1])
+    for argv in (paths, paths[1:]):
+        with pytest.raises(SystemExit) as exit_:
+            dead_units.main(['mlp'] + argv + ['--images', '8'])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert ("error: %s: not the saved parameters of mlp (Parameter '1.weight' is missing"
+                % paths[1]) in err[-1] and len(err) == 2  # usage line, error line

@@ -15,8 +15,8 @@ and how often its score is at most 0.
 
 Given several parameter files (say, the checkpoints of consecutive batches), it prints one line
 per file instead: the dead-channel share of each ReLU layer, the classes predicted, the accuracy,
-the share of images whose class scores are all equal, and the step from the previous file, ``|theta - theta_prev| / |theta_prev|`` over all parameters
-and for the layer that moved most. Under plain SGD the step is the learning rate times the
+the share of images whose class scores are all equal, and the step from the previous file,
+``|theta - theta_prev| / |theta_prev|`` over all parameters and for the one that moved most. Under plain SGD the step is the learning rate times the
 batch's gradient, so a step far larger than its neighbours' is a gradient spike.
 """
 import argparse
@@ -121,6 +121,15 @@ def equal_scores(outputs):
     return float((outputs.max(axis=1) == outputs.min(axis=1)).mean())
 
 
+def load_into(net, path, model):
+    """Load ``path`` into ``net``; a file that is not ``model``'s parameters is a ValueError."""
+    try:
+        net.load_parameters(path, ctx=mx.cpu())
+    except (AssertionError, ValueError, OSError, mx.base.MXNetError) as e:
+        raise ValueError('%s: not the saved parameters of %s (%s)'
+                         % (path, model, str(e).strip().splitlines()[0])) from None
+
+
 def _load_numpy(path):
     return {k: v.asnumpy() for k, v in mx.nd.load(path).items()}
 
@@ -140,9 +149,12 @@ def main(argv=None):
     net = spec.builder()
     _, test_iter = gn.load_data_fashion_mnist(images, resize=spec.resize, subset=images)
     X, y = next(iter(test_iter))
-    if len(args.params) > 1:
-        return _trace(net, args.params, X, y)
-    net.load_parameters(args.params[0], ctx=mx.cpu())
+    try:
+        if len(args.params) > 1:
+            return _trace(net, args.model, args.params, X, y)
+        load_into(net, args.params[0], args.model)
+    except ValueError as e:
+        parser.error(e.args[0])
     rows, outputs = dead_units(net, X)
     print('%-28s %8s %14s %12s' % ('layer (ReLU)', 'channels', 'dead channels', 'zero outputs'))
     for name, channels, dead, zero in rows:
@@ -162,11 +174,11 @@ def main(argv=None):
     return 0
 
 
-def _trace(net, paths, X, y):
+def _trace(net, model, paths, X, y):
     """One line per parameter file: dead-channel shares, classes, accuracy, step."""
     previous = None
     for i, path in enumerate(paths):
-        net.load_parameters(path, ctx=mx.cpu())
+        load_into(net, path, model)
         rows, outputs = dead_units(net, X)
         if i == 0:
             print('dead channels (%%) of: %s' % ' '.join(r[0] for r in rows))
