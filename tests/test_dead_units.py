@@ -82,7 +82,8 @@ def test_equal_scores():
 
 def test_step_sizes_against_numpy():
     rng = np.random.RandomState(0)
-    previous = {'a.weight': rng.randn(3, 4).astype(np.float32), 'b.bias': rng.randn(5).astype(np.float32)}
+    previous = {'a.weight': rng.randn(3, 4).astype(np.float32),
+                'b.bias': rng.randn(5).astype(np.float32)}
     current = {'a.weight': previous['a.weight'] + 0.01, 'b.bias': previous['b.bias'] * 1.5}
     total, name, largest = dead_units.step_sizes(previous, current)
     flat = lambda d: np.concatenate([d[k].ravel() for k in sorted(d)]).astype(np.float64)
@@ -110,9 +111,9 @@ def test_command_line_traces_several_files(tmp_path, capsys):
     assert len(lines) == 3 and lines[0].startswith('dead channels (%) of: ')
     assert lines[2].startswith(paths[1] + ': dead 100; 1 classes, acc ')
     assert ', equal scores 100%; step ' in lines[2] and ', equal scores 0%;' in lines[1]
-    expected = dead_units.step_sizes(dead_units._load_numpy(paths[0]),
-                                     dead_units._load_numpy(paths[1]))
-    assert lines[2].endswith('step %.4f (largest %.4f, %s)' % (expected[0], expected[2], expected[1]))
+    total, name, largest = dead_units.step_sizes(dead_units._load_numpy(paths[0]),
+                                                 dead_units._load_numpy(paths[1]))
+    assert lines[2].endswith('step %.4f (largest %.4f, %s)' % (total, largest, name))
     assert 'step' not in lines[1]
 
 

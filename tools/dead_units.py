@@ -16,8 +16,9 @@ and how often its score is at most 0.
 Given several parameter files (say, the checkpoints of consecutive batches), it prints one line
 per file instead: the dead-channel share of each ReLU layer, the classes predicted, the accuracy,
 the share of images whose class scores are all equal, and the step from the previous file,
-``|theta - theta_prev| / |theta_prev|`` over all parameters and for the one that moved most. Under plain SGD the step is the learning rate times the
-batch's gradient, so a step far larger than its neighbours' is a gradient spike.
+``|theta - theta_prev| / |theta_prev|`` over all parameters and for the one that moved most.
+Under plain SGD the step is the learning rate times the batch's gradient, so a step far larger
+than its neighbours' is a gradient spike.
 """
 import argparse
 import sys
@@ -138,7 +139,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('model', help='a registered model: %s' % ', '.join(gn.list_models()))
     parser.add_argument('params', nargs='+',
-                        help='its saved parameters (net.save_parameters); several for one line each')
+                        help='its saved parameters (net.save_parameters); several give a line '
+                             'each')
     parser.add_argument('--images', type=int, default=512, help='test images to run (default 512)')
     args = parser.parse_args(argv)
     try:
